@@ -1,0 +1,3 @@
+from .m_per_class import MPerClassSampler
+
+__all__ = ['MPerClassSampler']

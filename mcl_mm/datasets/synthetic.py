@@ -1,0 +1,187 @@
+"""A small, seeded "shapes world" written in the real file formats the pipeline reads.
+
+Each object class is a polygon family (star, triangle, ...); colour, size, rotation, position, background
+texture and clutter are random, so class is carried by shape alone. Every object is drawn from its
+polygon, so a COCO polygon, a box and a mask of the same object always agree.
+
+* :func:`make_classification_folder` — ImageNet-style ``<root>/{train,val}/<class>/*.png``.
+* :func:`make_coco_instances` — ``<root>/images/*.jpg`` + ``annotations/instances_<split>.json``
+  (boxes + polygon masks).
+"""
+import json
+import math
+import os
+import os.path as osp
+from typing import List, Sequence, Tuple
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+SHAPE_CLASSES = ('triangle', 'square', 'pentagon', 'star', 'cross', 'circle', 'arrow', 'crescent')
+
+
+def _unit_polygon(shape: str) -> np.ndarray:
+    """Vertices of the class's polygon, centred at 0, radius ~1."""
+    if shape == 'triangle':
+        angles = np.deg2rad([90, 210, 330])
+        return np.stack([np.cos(angles), np.sin(angles)], 1)
+    if shape == 'square':
+        return np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=float) * 0.8
+    if shape == 'pentagon':
+        angles = np.deg2rad(90 + 72 * np.arange(5))
+        return np.stack([np.cos(angles), np.sin(angles)], 1)
+    if shape == 'star':
+        angles = np.deg2rad(90 + 36 * np.arange(10))
+        radii = np.where(np.arange(10) % 2 == 0, 1.0, 0.45)
+        return np.stack([radii * np.cos(angles), radii * np.sin(angles)], 1)
+    if shape == 'cross':
+        a, b = 0.3, 1.0
+        return np.array([[-a, -b], [a, -b], [a, -a], [b, -a], [b, a], [a, a], [a, b], [-a, b], [-a, a], [-b, a],
+                         [-b, -a], [-a, -a]])
+    if shape == 'circle':
+        angles = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+        return np.stack([np.cos(angles), np.sin(angles)], 1) * 0.9
+    if shape == 'arrow':
+        return np.array([[-1, -0.3], [0.2, -0.3], [0.2, -0.75], [1, 0], [0.2, 0.75], [0.2, 0.3], [-1, 0.3]])
+    if shape == 'crescent':
+        outer = np.deg2rad(np.linspace(60, 300, 16))
+        inner = np.deg2rad(np.linspace(300, 60, 16))
+        return np.concatenate([np.stack([np.cos(outer), np.sin(outer)], 1),
+                               np.stack([0.35 + 0.6 * np.cos(inner), 0.6 * np.sin(inner)], 1)])
+    raise ValueError(f'unknown shape {shape}')
+
+
+def _background(rng: np.random.Generator, size: Tuple[int, int]) -> Image.Image:
+    h, w = size
+    base = rng.uniform(40, 215, size=3)
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    gradient = (rng.uniform(-60, 60, 3) * xx[..., None] + rng.uniform(-60, 60, 3) * yy[..., None])
+    noise = rng.normal(0, rng.uniform(8, 30), size=(h, w, 3))
+    img = np.clip(base + gradient + noise, 0, 255).astype(np.uint8)
+    return Image.fromarray(img)
+
+
+def _object_polygon(rng, shape, centre, radius) -> np.ndarray:
+    angle = rng.uniform(0, 2 * np.pi)
+    rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    aspect = np.array([1.0, rng.uniform(0.75, 1.25)])
+    return (_unit_polygon(shape) * aspect) @ rot.T * radius + np.asarray(centre)
+
+
+def _draw(img: Image.Image, polygon: np.ndarray, colour) -> None:
+    ImageDraw.Draw(img).polygon([tuple(p) for p in polygon], fill=tuple(int(c) for c in colour))
+
+
+def _contrasting_colour(rng, img, polygon) -> np.ndarray:
+    """A random colour far enough from the background under the object to stay visible."""
+    arr = np.asarray(img, dtype=float)
+    x0, y0 = np.clip(polygon.min(0).astype(int), 0, None)
+    x1, y1 = polygon.max(0).astype(int) + 1
+    local = arr[y0:y1, x0:x1].reshape(-1, 3).mean(0) if (y1 > y0 and x1 > x0) else arr.reshape(-1, 3).mean(0)
+    for _ in range(20):
+        colour = rng.uniform(0, 255, 3)
+        if np.abs(colour - local).sum() > 150:
+            return colour
+    return 255 - local
+
+
+def _clutter(rng, img, count):
+    """Distractor strokes that are not any class."""
+    draw = ImageDraw.Draw(img)
+    w, h = img.size
+    for _ in range(count):
+        pts = [(float(rng.uniform(0, w)), float(rng.uniform(0, h))) for _ in range(2)]
+        draw.line(pts, fill=tuple(int(c) for c in rng.uniform(0, 255, 3)), width=int(rng.integers(1, 3)))
+
+
+def make_classification_folder(root: str,
+                               num_classes: int = 8,
+                               train_per_class: int = 40,
+                               val_per_class: int = 10,
+                               image_size: int = 32,
+                               seed: int = 0,
+                               clutter: int = 3) -> List[str]:
+    """Write ``root/{train,val}/<class>/<i>.png`` (the ImageNet / CustomDataset folder layout).
+
+    Returns the class names (sorted folder order = label order).
+    """
+    if not 2 <= num_classes <= len(SHAPE_CLASSES):
+        raise ValueError(f'num_classes must be in [2, {len(SHAPE_CLASSES)}], got {num_classes}')
+    classes = sorted(SHAPE_CLASSES[:num_classes])
+    rng = np.random.default_rng(seed)
+    for split, per_class in (('train', train_per_class), ('val', val_per_class)):
+        for cls in classes:
+            os.makedirs(osp.join(root, split, cls), exist_ok=True)
+            for i in range(per_class):
+                img = _background(rng, (image_size, image_size))
+                radius = rng.uniform(0.22, 0.4) * image_size
+                centre = rng.uniform(radius, image_size - radius, 2)
+                polygon = _object_polygon(rng, cls, centre, radius)
+                _draw(img, polygon, _contrasting_colour(rng, img, polygon))
+                _clutter(rng, img, int(rng.integers(0, clutter + 1)))
+                if rng.random() < 0.3:
+                    img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.0)))
+                img.save(osp.join(root, split, cls, f'{i:05d}.png'))
+    return classes
+
+
+def make_coco_instances(root: str,
+                        split: str = 'train',
+                        num_images: int = 16,
+                        image_size: Tuple[int, int] = (128, 160),
+                        classes: Sequence[str] = SHAPE_CLASSES[:4],
+                        max_objects: int = 3,
+                        seed: int = 0) -> str:
+    """Write ``root/images/<split>_<i>.jpg`` and ``root/annotations/instances_<split>.json``.
+
+    Objects do not overlap (rejection sampling), so each polygon is the object's visible mask.
+    Returns the annotation file path.
+    """
+    rng = np.random.default_rng(seed)
+    os.makedirs(osp.join(root, 'images'), exist_ok=True)
+    os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
+    h, w = image_size
+    coco = dict(
+        images=[], annotations=[], categories=[dict(id=i + 1, name=c, supercategory='shape') for i, c in
+                                               enumerate(classes)])
+    ann_id = 1
+    for img_id in range(1, num_images + 1):
+        img = _background(rng, (h, w))
+        placed = []  # (centre, radius) of drawn objects
+        for _ in range(int(rng.integers(1, max_objects + 1))):
+            for _attempt in range(30):
+                radius = rng.uniform(0.12, 0.25) * min(h, w)
+                centre = rng.uniform([radius, radius], [w - radius, h - radius])
+                if all(np.linalg.norm(centre - c) > radius + r + 2 for c, r in placed):
+                    break
+            else:
+                continue
+            cat = int(rng.integers(len(classes)))
+            polygon = _object_polygon(rng, classes[cat], centre, radius)
+            polygon = np.clip(polygon, 0, [w - 1, h - 1])
+            _draw(img, polygon, _contrasting_colour(rng, img, polygon))
+            placed.append((centre, radius))
+            x0, y0 = polygon.min(0)
+            x1, y1 = polygon.max(0)
+            coco['annotations'].append(
+                dict(
+                    id=ann_id,
+                    image_id=img_id,
+                    category_id=cat + 1,
+                    bbox=[float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
+                    area=float(_polygon_area(polygon)),
+                    segmentation=[polygon.reshape(-1).round(2).tolist()],
+                    iscrowd=0))
+            ann_id += 1
+        file_name = f'{split}_{img_id:05d}.jpg'
+        img.save(osp.join(root, 'images', file_name), quality=95)
+        coco['images'].append(dict(id=img_id, file_name=file_name, height=h, width=w))
+    ann_file = osp.join(root, 'annotations', f'instances_{split}.json')
+    with open(ann_file, 'w') as f:
+        json.dump(coco, f)
+    return ann_file
+
+
+def _polygon_area(polygon: np.ndarray) -> float:
+    x, y = polygon[:, 0], polygon[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))

@@ -1,0 +1,3 @@
+from .cohort_memory_hook import CohortMemoryHook
+
+__all__ = ['CohortMemoryHook']

@@ -1,0 +1,45 @@
+"""Top-k accuracy of every cohort member and of the ensemble, labelled."""
+from typing import List, Sequence
+
+import torch
+from mmengine.evaluator import BaseMetric
+from mmpretrain.evaluation import Accuracy
+
+from mcl_mm.registry import METRICS
+
+
+@METRICS.register_module()
+class CohortAccuracy(BaseMetric):
+    """Reports ``member_<i>/top<k>`` for each member and ``ensemble/top<k>`` (mean of member softmaxes).
+
+    Reads ``member_scores`` (M, C) and ``pred_score`` written by :meth:`MCL.predict`. A plain classifier's
+    output (no ``member_scores``) is reported as the ensemble only.
+    """
+
+    default_prefix = 'cohort'
+
+    def __init__(self, topk: Sequence[int] = (1, 5), collect_device='cpu', prefix=None):
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.topk = tuple(topk)
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        for sample in data_samples:
+            result = dict(gt_label=sample['gt_label'].cpu(), pred_score=sample['pred_score'].cpu())
+            if 'member_scores' in sample:
+                result['member_scores'] = sample['member_scores'].cpu()
+            self.results.append(result)
+
+    def compute_metrics(self, results: List[dict]) -> dict:
+        target = torch.cat([r['gt_label'] for r in results])
+        num_classes = results[0]['pred_score'].shape[-1]
+        topk = tuple(k for k in self.topk if k <= num_classes)
+        metrics = {}
+        named_scores = {'ensemble': torch.stack([r['pred_score'] for r in results])}
+        if 'member_scores' in results[0]:
+            members = torch.stack([r['member_scores'] for r in results])  # (N, M, C)
+            named_scores.update({f'member_{i}': members[:, i] for i in range(members.shape[1])})
+        for name, scores in named_scores.items():
+            accs = Accuracy.calculate(scores, target, topk=topk)
+            for k, acc in zip(topk, accs):
+                metrics[f'{name}/top{k}'] = float(acc[0]) if hasattr(acc, '__len__') else float(acc)
+        return metrics

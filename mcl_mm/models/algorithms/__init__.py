@@ -1,0 +1,3 @@
+from .mcl import MCL
+
+__all__ = ['MCL']

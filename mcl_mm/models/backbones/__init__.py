@@ -1,0 +1,3 @@
+from .cifar_resnet import CifarResNet, WideResNet
+
+__all__ = ['CifarResNet', 'WideResNet']

@@ -1,0 +1,3 @@
+from .embedding_head import ContrastEmbedHead
+
+__all__ = ['ContrastEmbedHead']

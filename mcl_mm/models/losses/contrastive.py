@@ -1,0 +1,187 @@
+"""The MCL contrastive terms as pure functions (no state, no registry).
+
+Notation follows MCL_SPEC §2: M members, v_m (B, D) L2-normalised embeddings, tau the contrast
+temperature, T the KL temperature. Every function returns terms *summed* over members / ordered
+pairs and *averaged* over anchors.
+
+Both paths reduce to the same three building blocks on a stack of "relation" logits
+``R[i, j]`` (anchor embeddings of member i scored against candidates seen by member j):
+
+* :func:`multi_positive_nll` — InfoNCE / SupCon with several positives per anchor;
+* :func:`pairwise_kl` — Soft ICL, KL(R[i, j] || R[j, i]) over ordered pairs;
+* :func:`member_kl` — Soft VCL, KL(R[m, m] || R[m', m']) over ordered pairs.
+"""
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+MCL_TERMS = ('vcl', 'soft_vcl', 'icl', 'soft_icl')
+
+
+def kl_div_with_temperature(student: Tensor, teacher: Tensor, temperature: float) -> Tensor:
+    """T² · KL(softmax(teacher/T) || softmax(student/T)) summed over the last dim, the teacher detached.
+
+    Returns one value per row (all leading dims kept).
+    """
+    log_p_student = F.log_softmax(student / temperature, dim=-1)
+    log_p_teacher = F.log_softmax(teacher.detach() / temperature, dim=-1)
+    kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(-1)
+    return kl * temperature**2
+
+
+def multi_positive_nll(logits: Tensor, pos_mask: Tensor, valid_mask: Optional[Tensor] = None) -> Tensor:
+    """-mean over positives of log-softmax, averaged over anchors that have a positive.
+
+    Args:
+        logits: (..., B, C) scores of each anchor against C candidates.
+        pos_mask: (B, C) bool, broadcast over the leading dims.
+        valid_mask: (B, C) bool; False columns are left out of the softmax (e.g. the anchor itself).
+
+    Returns:
+        (...) loss per leading index.
+    """
+    if valid_mask is not None:
+        logits = logits.masked_fill(~valid_mask, float('-inf'))
+        pos_mask = pos_mask & valid_mask
+    log_prob = F.log_softmax(logits, dim=-1)
+    # -inf * 0 would be NaN: zero the masked entries before weighting.
+    log_prob = log_prob.masked_fill(~pos_mask, 0.0)
+    num_pos = pos_mask.sum(-1)
+    has_pos = num_pos > 0
+    per_anchor = -log_prob.sum(-1) / num_pos.clamp(min=1)
+    return (per_anchor * has_pos).sum(-1) / has_pos.sum().clamp(min=1)
+
+
+def _off_diagonal_sum(values: Tensor) -> Tensor:
+    """Sum of an (M, M) matrix without its diagonal."""
+    eye = torch.eye(values.shape[0], dtype=torch.bool, device=values.device)
+    return values.masked_fill(eye, 0.0).sum()
+
+
+def pairwise_kl(relations: Tensor, temperature: float) -> Tensor:
+    """Soft ICL: sum over ordered pairs i != j of KL(R[i, j] as student || R[j, i] as teacher).
+
+    Args:
+        relations: (M, M, B, C) logits.
+    """
+    kl = kl_div_with_temperature(relations, relations.transpose(0, 1), temperature)  # (M, M, B)
+    return _off_diagonal_sum(kl.mean(-1))
+
+
+def member_kl(member_logits: Tensor, temperature: float) -> Tensor:
+    """Soft VCL: sum over ordered pairs m != m' of KL(L[m] as student || L[m'] as teacher).
+
+    Args:
+        member_logits: (M, B, C) logits, one distribution per member and anchor.
+    """
+    num_members = member_logits.shape[0]
+    student = member_logits.unsqueeze(1).expand(-1, num_members, -1, -1)  # [m, m'] = L[m]
+    teacher = member_logits.unsqueeze(0).expand(num_members, -1, -1, -1)  # [m, m'] = L[m']
+    kl = kl_div_with_temperature(student, teacher, temperature)  # (M, M, B)
+    return _off_diagonal_sum(kl.mean(-1))
+
+
+def memory_contrast_losses(embeddings: Sequence[Tensor],
+                           memories: Sequence[Tensor],
+                           pos_idx: Tensor,
+                           neg_idx: Tensor,
+                           tau: float = 0.07,
+                           kl_temperature: float = 3.0,
+                           gathered: Optional[Sequence[Tensor]] = None) -> Dict[str, Tensor]:
+    """The ImageNet path (MCL_SPEC §2a): contrast against per-member memory banks.
+
+    Args:
+        embeddings: M tensors (B, D), L2-normalised.
+        memories: M banks (N, D); read only, never receive gradient. May be fp16.
+        pos_idx: (B, 1 + pos_k); column 0 is each anchor's own dataset index.
+        neg_idx: (B, neg_k) negatives (other classes).
+        tau: contrast temperature.
+        kl_temperature: T of the Soft VCL / Soft ICL KL terms.
+        gathered: optional precomputed ``memories[m][cat(pos_idx, neg_idx)]`` (M tensors (B, K, D)).
+
+    Returns:
+        dict with scalar tensors ``vcl``, ``soft_vcl``, ``icl``, ``soft_icl``.
+    """
+    num_members = len(embeddings)
+    if num_members < 2:
+        raise ValueError(f'MCL needs a cohort of at least 2 members, got {num_members}')
+    num_pos = pos_idx.shape[1]  # 1 (own slot) + pos_k
+    if gathered is None:
+        gathered = gather_memory_rows(memories, torch.cat([pos_idx, neg_idx], dim=1))
+    anchors = torch.stack(list(embeddings))  # (M, B, D)
+    rows = torch.stack([g.to(anchors.dtype) for g in gathered]).detach()  # (M, B, K, D)
+    # One batched matmul for every (bank i, embedding j) pair: R[i, j, b, k] = <bank_i[idx[b, k]], v_j[b]> / tau
+    relations = torch.einsum('ibkd,jbd->ijbk', rows, anchors) / tau  # (M, M, B, K)
+    num_candidates = relations.shape[-1]
+    batch = relations.shape[2]
+
+    # ICL (i -> j): bank of i, embedding of j; positives = own slot + pos_k same-class slots.
+    icl_pos = torch.zeros(batch, num_candidates, dtype=torch.bool, device=relations.device)
+    icl_pos[:, :num_pos] = True
+    icl = _off_diagonal_sum(multi_positive_nll(relations, icl_pos))
+
+    # VCL (m): own bank, own embedding, own slot dropped; positives = the pos_k same-class slots.
+    member_idx = torch.arange(num_members, device=relations.device)
+    vcl_logits = relations[member_idx, member_idx, :, 1:]  # (M, B, K - 1)
+    vcl_pos = icl_pos[:, 1:].clone()
+    vcl_pos[:, num_pos - 1:] = False
+    vcl = multi_positive_nll(vcl_logits, vcl_pos).sum()
+
+    return dict(
+        vcl=vcl,
+        soft_vcl=member_kl(vcl_logits, kl_temperature),
+        icl=icl,
+        soft_icl=pairwise_kl(relations, kl_temperature),
+    )
+
+
+def gather_memory_rows(memories: Sequence[Tensor], indices: Tensor) -> List[Tensor]:
+    """Gather ``memory[indices]`` once per member, as detached (B, K, D) tensors."""
+    flat = indices.reshape(-1)
+    return [m.detach().index_select(0, flat).view(*indices.shape, m.shape[1]) for m in memories]
+
+
+def inbatch_contrast_losses(embeddings: Sequence[Tensor],
+                            labels: Tensor,
+                            tau: float = 0.1,
+                            kl_temperature: float = 3.0) -> Dict[str, Tensor]:
+    """The CIFAR path (MCL_SPEC §2b): contrast within the batch, no bank.
+
+    S[m, m'] = v_m v_{m'}^T / tau. VCL is SupCon within a member, ICL the same with the anchor from m
+    and candidates from m'. As in the authors' code, the diagonal (the same image, from either member)
+    is neither a positive nor a negative. Soft terms compare full row-softmaxes; both sides of each
+    similarity receive gradient, the KL target is detached.
+
+    Args:
+        embeddings: M tensors (B, D), L2-normalised.
+        labels: (B,) class labels.
+
+    Returns:
+        dict with scalar tensors ``vcl``, ``soft_vcl``, ``icl``, ``soft_icl``.
+    """
+    num_members = len(embeddings)
+    if num_members < 2:
+        raise ValueError(f'MCL needs a cohort of at least 2 members, got {num_members}')
+    anchors = torch.stack(list(embeddings))  # (M, B, D)
+    relations = torch.einsum('ibd,jcd->ijbc', anchors, anchors) / tau  # (M, M, B, B)
+    batch = relations.shape[-1]
+    not_self = ~torch.eye(batch, dtype=torch.bool, device=relations.device)
+    same_class = labels.view(-1, 1) == labels.view(1, -1)
+    nll = multi_positive_nll(relations, same_class & not_self, valid_mask=not_self)  # (M, M)
+    member_idx = torch.arange(num_members, device=relations.device)
+    member_relations = relations[member_idx, member_idx]  # (M, B, B)
+    return dict(
+        vcl=nll.diagonal().sum(),
+        soft_vcl=member_kl(member_relations, kl_temperature),
+        icl=_off_diagonal_sum(nll),
+        soft_icl=pairwise_kl(relations, kl_temperature),
+    )
+
+
+def ensemble_logit_kd(logits: Sequence[Tensor], temperature: float = 3.0) -> Tensor:
+    """Optional logit KD (MCL_SPEC §2c): every member distils from the detached mean of all logits."""
+    stacked = torch.stack(list(logits))  # (M, B, C)
+    teacher = stacked.mean(0, keepdim=True).expand_as(stacked)
+    return kl_div_with_temperature(stacked, teacher, temperature).mean(-1).sum()

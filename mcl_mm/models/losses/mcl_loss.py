@@ -1,0 +1,62 @@
+"""Registered, weighted wrapper around the pure MCL loss functions."""
+from typing import Dict, Optional, Sequence
+
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mcl_mm.registry import MODELS
+from .contrastive import MCL_TERMS, ensemble_logit_kd, inbatch_contrast_losses, memory_contrast_losses
+
+DEFAULT_WEIGHTS = dict(vcl=0.1, icl=0.1, soft_vcl=1.0, soft_icl=1.0, kd=0.0)
+
+
+@MODELS.register_module()
+class MCLLoss(BaseModule):
+    """Weights and temperatures of the MCL objective (MCL_SPEC §2).
+
+    Args:
+        loss_weights: any of ``vcl`` (alpha), ``soft_vcl`` (gamma), ``icl`` (beta), ``soft_icl`` (lambda)
+            and ``kd`` (optional ensemble logit KD, §2c). Missing keys take the authors' defaults
+            (0.1, 1, 0.1, 1, 0); unknown keys are an error.
+        tau: contrast temperature (0.07 ImageNet, 0.1 CIFAR).
+        kl_temperature: T of the soft terms and of logit KD.
+    """
+
+    def __init__(self, loss_weights: Optional[dict] = None, tau: float = 0.07, kl_temperature: float = 3.0):
+        super().__init__()
+        loss_weights = dict(loss_weights or {})
+        unknown = set(loss_weights) - set(DEFAULT_WEIGHTS)
+        if unknown:
+            raise KeyError(f'unknown MCL loss_weights keys {sorted(unknown)}; valid keys: '
+                           f'{sorted(DEFAULT_WEIGHTS)}')
+        if tau <= 0 or kl_temperature <= 0:
+            raise ValueError(f'MCL temperatures must be > 0, got tau={tau}, kl_temperature={kl_temperature}')
+        self.loss_weights = {**DEFAULT_WEIGHTS, **loss_weights}
+        self.tau = tau
+        self.kl_temperature = kl_temperature
+
+    @property
+    def uses_contrast(self) -> bool:
+        return any(self.loss_weights[k] != 0 for k in MCL_TERMS)
+
+    def forward(self,
+                embeddings: Sequence[Tensor],
+                labels: Tensor,
+                logits: Optional[Sequence[Tensor]] = None,
+                memories: Optional[Sequence[Tensor]] = None,
+                pos_idx: Optional[Tensor] = None,
+                neg_idx: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Weighted terms keyed ``loss_<term>``; the bank path when ``memories`` is given."""
+        losses = {}
+        if self.uses_contrast:
+            if memories is not None:
+                terms = memory_contrast_losses(embeddings, memories, pos_idx, neg_idx, self.tau,
+                                               self.kl_temperature)
+            else:
+                terms = inbatch_contrast_losses(embeddings, labels, self.tau, self.kl_temperature)
+            losses = {f'loss_{k}': self.loss_weights[k] * terms[k] for k in MCL_TERMS if self.loss_weights[k] != 0}
+        if self.loss_weights['kd'] != 0:
+            if logits is None:
+                raise ValueError('logit KD is enabled (loss_weights.kd > 0) but no logits were given')
+            losses['loss_kd'] = self.loss_weights['kd'] * ensemble_logit_kd(logits, self.kl_temperature)
+        return losses

@@ -1,0 +1,3 @@
+from .cohort_memory import CohortMemoryBank
+
+__all__ = ['CohortMemoryBank']

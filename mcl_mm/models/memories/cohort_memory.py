@@ -1,0 +1,181 @@
+"""Per-member memory banks with class-aware sampling on the device (MCL_SPEC §2a)."""
+import math
+from typing import Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.dist import all_gather, get_world_size
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mcl_mm.registry import MODELS
+
+UNLABELLED = -1
+_MASK32 = 0xFFFFFFFF
+
+
+def _mul32(x: Tensor, c: int) -> Tensor:
+    """(x * c) mod 2**32 for 32-bit x in int64 without overflowing: split x into 16-bit halves."""
+    return (((((x >> 16) * c) & 0xFFFF) << 16) + (x & 0xFFFF) * c) & _MASK32
+
+
+def hash32(x: Tensor) -> Tensor:
+    """A 32-bit integer mixer (lowbias32); int64 tensors holding values in [0, 2**32)."""
+    x = x ^ (x >> 16)
+    x = _mul32(x, 0x7FEB352D)
+    x = x ^ (x >> 15)
+    x = _mul32(x, 0x846CA68B)
+    return x ^ (x >> 16)
+
+
+def counter_uniform_int(keys: Tensor, num_columns: int, first_column: int, high: Tensor) -> Tensor:
+    """Draws in [0, high) that depend only on (key, column): (B, num_columns) for keys (B,), high (B, 1).
+
+    Counter-based sampling makes a draw a pure function of the anchor and the step, so DDP ranks
+    sampling their own slices reproduce exactly what one process sampling the global batch would,
+    and a resumed run repeats the uninterrupted one.
+    """
+    columns = torch.arange(first_column, first_column + num_columns, device=keys.device)
+    bits = hash32(hash32(keys.view(-1, 1) & _MASK32) ^ columns.view(1, -1))
+    return (bits * high) >> 32  # multiply-shift: uniform integer in [0, high)
+
+
+@MODELS.register_module()
+class CohortMemoryBank(BaseModule):
+    """One (N, D) bank per cohort member plus the training set's label table.
+
+    * Banks start uniform in ±1/sqrt(D/3) and are updated after the loss with
+      ``bank[n] <- normalise(momentum * bank[n] + (1 - momentum) * v_n)``, only at the anchors' slots.
+    * Sampling is class-aware and runs on the bank's device without per-class index lists: the label
+      table is sorted once (``order`` and per-class ``offsets``), a positive is a uniform draw inside
+      the anchor's class segment, a negative a uniform draw from the N - n_c other slots mapped around
+      that segment. Memory is O(N) integers whatever the number of classes.
+    * Under DDP the anchors' indices and embeddings are all-gathered before the update, so every rank
+      applies the same global update and the banks stay identical.
+    * Banks and the label table are buffers: they travel in checkpoints and are restored on resume.
+
+    * Draws are counter-based (a hash of seed, update step, anchor index and column), so they are the
+      same whichever rank holds the anchor; the step counter is a buffer, restored on resume.
+
+    Args:
+        num_members: M, the cohort size.
+        num_samples: N, the training set size (checked against the dataset at start).
+        feat_dim: D, the embedding size.
+        pos_k: positives drawn per anchor from its class (may include the anchor itself).
+        neg_k: negatives drawn per anchor from other classes, with replacement.
+        momentum: mu of the update rule.
+        fp16: store the banks in half precision (halves their memory; the math stays fp32).
+        seed: seed of the positive / negative draws.
+    """
+
+    def __init__(self,
+                 num_members: int,
+                 num_samples: int,
+                 feat_dim: int = 128,
+                 pos_k: int = 1,
+                 neg_k: int = 8192,
+                 momentum: float = 0.5,
+                 fp16: bool = False,
+                 seed: int = 0,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if num_samples <= 0:
+            raise ValueError(f'memory bank num_samples must be the training set size (> 0), got {num_samples}')
+        if pos_k < 0 or neg_k < 1:
+            raise ValueError(f'memory bank needs pos_k >= 0 and neg_k >= 1, got pos_k={pos_k}, neg_k={neg_k}')
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f'memory bank momentum must be in [0, 1), got {momentum}')
+        self.num_members = num_members
+        self.num_samples = num_samples
+        self.feat_dim = feat_dim
+        self.pos_k = pos_k
+        self.neg_k = neg_k
+        self.momentum = momentum
+        self.seed = seed
+        stdv = 1.0 / math.sqrt(feat_dim / 3)
+        banks = torch.rand(num_members, num_samples, feat_dim).mul_(2 * stdv).sub_(stdv)
+        self.register_buffer('banks', banks.half() if fp16 else banks)
+        self.register_buffer('labels', torch.full((num_samples, ), UNLABELLED, dtype=torch.long))
+        self.register_buffer('num_updates', torch.zeros((), dtype=torch.long))
+        # Derived from `labels`; rebuilt, never saved.
+        self.register_buffer('_order', torch.empty(0, dtype=torch.long), persistent=False)
+        self.register_buffer('_offsets', torch.empty(0, dtype=torch.long), persistent=False)
+
+    def init_weights(self):
+        # The banks' initial state is set in __init__; mmengine's initialisers must not touch buffers.
+        pass
+
+    # ------------------------------------------------------------------ label table
+    @property
+    def is_labelled(self) -> bool:
+        return bool((self.labels != UNLABELLED).all())
+
+    def set_labels(self, labels) -> None:
+        """Fill the label table from the dataset's ground-truth labels (index = dataset index)."""
+        labels = torch.as_tensor(labels, dtype=torch.long).flatten()
+        if labels.numel() != self.num_samples:
+            raise ValueError(
+                f'memory bank size mismatch: the bank has num_samples={self.num_samples} slots but the '
+                f'training set has {labels.numel()} samples. Set model.memory.num_samples={labels.numel()} '
+                f'in the config.')
+        if (labels < 0).any():
+            raise ValueError('memory bank labels must be non-negative class indices')
+        self.labels.copy_(labels.to(self.labels.device))
+        self._build_sampling_tables()
+
+    def _build_sampling_tables(self) -> None:
+        order = torch.argsort(self.labels, stable=True)
+        counts = torch.bincount(self.labels, minlength=int(self.labels.max()) + 1)
+        if (counts == self.num_samples).any():
+            raise ValueError('memory bank needs at least two classes to sample negatives')
+        self._order = order
+        self._offsets = F.pad(torch.cumsum(counts, 0), (1, 0))
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        super()._load_from_state_dict(*args, **kwargs)
+        if self.is_labelled:
+            self._build_sampling_tables()
+
+    # ------------------------------------------------------------------ sampling
+    @torch.no_grad()
+    def sample(self, indices: Tensor, labels: Tensor) -> Tuple[Tensor, Tensor]:
+        """Draw contrast indices for a batch of anchors.
+
+        Returns:
+            pos_idx (B, 1 + pos_k): column 0 the anchor's own index, then same-class draws;
+            neg_idx (B, neg_k): draws from other classes.
+        """
+        if self._order.numel() == 0:
+            raise RuntimeError('memory bank has no label table: it is filled from the training set by '
+                               "custom_hooks=[dict(type='CohortMemoryHook')]; add that hook to the config")
+        indices = indices.to(self.labels.device)
+        labels = labels.to(self.labels.device)
+        start = self._offsets[labels].unsqueeze(1)  # (B, 1)
+        count = (self._offsets[labels + 1] - self._offsets[labels]).unsqueeze(1)
+        # One key per (seed, step, anchor); the step is read on the device, no host sync.
+        step_key = hash32((self.num_updates * 0x9E3779B1 + self.seed) & _MASK32)
+        keys = hash32((step_key ^ indices) & _MASK32)
+        pos_idx = self._order[start + counter_uniform_int(keys, self.pos_k, 0, count)]
+        # A uniform draw from the N - n_c slots outside the class segment [start, start + count).
+        neg_draw = counter_uniform_int(keys, self.neg_k, self.pos_k, self.num_samples - count)
+        neg_idx = self._order[neg_draw + count * (neg_draw >= start)]
+        return torch.cat([indices.view(-1, 1), pos_idx], dim=1), neg_idx
+
+    # ------------------------------------------------------------------ update
+    @torch.no_grad()
+    def update(self, indices: Tensor, embeddings: Sequence[Tensor]) -> None:
+        """Momentum-update the anchors' slots in every member's bank (all ranks alike under DDP)."""
+        stacked = torch.stack([e.detach().float() for e in embeddings], dim=1)  # (B, M, D)
+        indices = indices.to(stacked.device)
+        if get_world_size() > 1:
+            indices = torch.cat(all_gather(indices))
+            stacked = torch.cat(all_gather(stacked.contiguous()))
+        indices = indices.to(self.banks.device)
+        stacked = stacked.to(self.banks.device).transpose(0, 1)  # (M, B, D)
+        old = self.banks[:, indices].float()
+        new = F.normalize(old * self.momentum + stacked * (1.0 - self.momentum), dim=-1)
+        self.banks[:, indices] = new.to(self.banks.dtype)
+        self.num_updates += 1
+
+    def member_banks(self) -> Tuple[Tensor, ...]:
+        return tuple(self.banks.unbind(0))
