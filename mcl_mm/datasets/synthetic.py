@@ -7,12 +7,14 @@ polygon, so a COCO polygon, a box and a mask of the same object always agree.
 * :func:`make_classification_folder` — ImageNet-style ``<root>/{train,val}/<class>/*.png``.
 * :func:`make_coco_instances` — ``<root>/images/*.jpg`` + ``annotations/instances_<split>.json``
   (boxes + polygon masks).
+* :func:`make_voc_detection` — Pascal VOC XML + ImageSets/Main.
+* :func:`make_semantic_set` — VOC 2012 (+aug), Pascal Context, Cityscapes and ADE20K segmentation layouts.
 """
 import json
 import math
 import os
 import os.path as osp
-from typing import List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -125,61 +127,207 @@ def make_classification_folder(root: str,
     return classes
 
 
+def random_scene(rng: np.random.Generator, size: Tuple[int, int], num_classes: int, max_objects: int = 3,
+                 shapes: Sequence[str] = SHAPE_CLASSES):
+    """An image with 1..max_objects non-overlapping shapes: (PIL image, [(class index, polygon (K, 2))])."""
+    h, w = size
+    img = _background(rng, (h, w))
+    objects, placed = [], []
+    for _ in range(int(rng.integers(1, max_objects + 1))):
+        for _attempt in range(30):
+            radius = rng.uniform(0.12, 0.25) * min(h, w)
+            centre = rng.uniform([radius, radius], [w - radius, h - radius])
+            if all(np.linalg.norm(centre - c) > radius + r + 2 for c, r in placed):
+                break
+        else:
+            continue
+        cls = int(rng.integers(num_classes))
+        polygon = np.clip(_object_polygon(rng, shapes[cls], centre, radius), 0, [w - 1, h - 1])
+        _draw(img, polygon, _contrasting_colour(rng, img, polygon))
+        placed.append((centre, radius))
+        objects.append((cls, polygon))
+    return img, objects
+
+
+def label_map(size: Tuple[int, int], objects, offset: int = 1, background: int = 0) -> np.ndarray:
+    """Semantic label map of a scene: ``background`` where empty, ``class + offset`` on each object."""
+    mask = Image.new('L', (size[1], size[0]), background)
+    draw = ImageDraw.Draw(mask)
+    for cls, polygon in objects:
+        draw.polygon([tuple(p) for p in polygon], fill=int(cls + offset))
+    return np.asarray(mask)
+
+
 def make_coco_instances(root: str,
                         split: str = 'train',
                         num_images: int = 16,
                         image_size: Tuple[int, int] = (128, 160),
                         classes: Sequence[str] = SHAPE_CLASSES[:4],
                         max_objects: int = 3,
-                        seed: int = 0) -> str:
-    """Write ``root/images/<split>_<i>.jpg`` and ``root/annotations/instances_<split>.json``.
+                        seed: int = 0,
+                        img_dir: str = 'images',
+                        num_object_classes: int = None) -> str:
+    """Write ``root/<img_dir>/<split>_<i>.jpg`` and ``root/annotations/instances_<split>.json``.
 
-    Objects do not overlap (rejection sampling), so each polygon is the object's visible mask.
-    Returns the annotation file path.
+    Every name in ``classes`` is declared as a category; objects are drawn from the first
+    ``num_object_classes`` (all by default). Objects do not overlap, so each polygon is the object's
+    visible mask. Returns the annotation path.
     """
     rng = np.random.default_rng(seed)
-    os.makedirs(osp.join(root, 'images'), exist_ok=True)
+    os.makedirs(osp.join(root, img_dir), exist_ok=True)
     os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
     h, w = image_size
-    coco = dict(
-        images=[], annotations=[], categories=[dict(id=i + 1, name=c, supercategory='shape') for i, c in
-                                               enumerate(classes)])
-    ann_id = 1
+    coco = dict(images=[], annotations=[],
+                categories=[dict(id=i + 1, name=c, supercategory='shape') for i, c in enumerate(classes)])
     for img_id in range(1, num_images + 1):
-        img = _background(rng, (h, w))
-        placed = []  # (centre, radius) of drawn objects
-        for _ in range(int(rng.integers(1, max_objects + 1))):
-            for _attempt in range(30):
-                radius = rng.uniform(0.12, 0.25) * min(h, w)
-                centre = rng.uniform([radius, radius], [w - radius, h - radius])
-                if all(np.linalg.norm(centre - c) > radius + r + 2 for c, r in placed):
-                    break
-            else:
-                continue
-            cat = int(rng.integers(len(classes)))
-            polygon = _object_polygon(rng, classes[cat], centre, radius)
-            polygon = np.clip(polygon, 0, [w - 1, h - 1])
-            _draw(img, polygon, _contrasting_colour(rng, img, polygon))
-            placed.append((centre, radius))
+        img, objects = random_scene(rng, (h, w), num_object_classes or len(classes), max_objects)
+        for cat, polygon in objects:
             x0, y0 = polygon.min(0)
             x1, y1 = polygon.max(0)
             coco['annotations'].append(
-                dict(
-                    id=ann_id,
-                    image_id=img_id,
-                    category_id=cat + 1,
-                    bbox=[float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
-                    area=float(_polygon_area(polygon)),
-                    segmentation=[polygon.reshape(-1).round(2).tolist()],
-                    iscrowd=0))
-            ann_id += 1
+                dict(id=len(coco['annotations']) + 1, image_id=img_id, category_id=cat + 1,
+                     bbox=[float(x0), float(y0), float(x1 - x0), float(y1 - y0)], area=float(_polygon_area(polygon)),
+                     segmentation=[polygon.reshape(-1).round(2).tolist()], iscrowd=0))
         file_name = f'{split}_{img_id:05d}.jpg'
-        img.save(osp.join(root, 'images', file_name), quality=95)
+        img.save(osp.join(root, img_dir, file_name), quality=95)
         coco['images'].append(dict(id=img_id, file_name=file_name, height=h, width=w))
     ann_file = osp.join(root, 'annotations', f'instances_{split}.json')
     with open(ann_file, 'w') as f:
         json.dump(coco, f)
     return ann_file
+
+
+VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow', 'diningtable',
+               'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor')
+
+
+def voc_palette(num: int = 256) -> List[int]:
+    """The Pascal VOC colour map (bit-interleaved), flattened for PIL's putpalette."""
+    palette = []
+    for i in range(num):
+        r = g = b = 0
+        c = i
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        palette += [r, g, b]
+    return palette
+
+
+def _write_lines(path: str, names: Sequence[str]) -> None:
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(''.join(f'{n}\n' for n in names))
+
+
+def make_voc_detection(voc_root: str,
+                       splits: Dict[str, Dict[str, int]],
+                       image_size: Tuple[int, int] = (128, 160),
+                       class_names: Sequence[str] = VOC_CLASSES[:4],
+                       seed: int = 0,
+                       shapes: Sequence[str] = SHAPE_CLASSES) -> None:
+    """Pascal VOC detection layout: ``voc_root/<year>/{Annotations/*.xml, JPEGImages/*.jpg,
+    ImageSets/Main/<split>.txt}``; object ``i`` is drawn as ``shapes[i]`` and named ``class_names[i]``.
+
+    Args:
+        splits: e.g. ``{'VOC2007': {'trainval': 8, 'test': 4}, 'VOC2012': {'trainval': 8}}``.
+    """
+    rng = np.random.default_rng(seed)
+    h, w = image_size
+    for year, year_splits in splits.items():
+        base = osp.join(voc_root, year)
+        for d in ('Annotations', 'JPEGImages'):
+            os.makedirs(osp.join(base, d), exist_ok=True)
+        for split, count in year_splits.items():
+            names = []
+            for i in range(count):
+                name = f'{year[-4:]}_{split}_{i:05d}'
+                img, objects = random_scene(rng, (h, w), len(class_names), shapes=shapes)
+                img.save(osp.join(base, 'JPEGImages', f'{name}.jpg'), quality=95)
+                _write_voc_xml(osp.join(base, 'Annotations', f'{name}.xml'), name, (h, w), objects, class_names)
+                names.append(name)
+            _write_lines(osp.join(base, 'ImageSets', 'Main', f'{split}.txt'), names)
+
+
+def _write_voc_xml(path, name, size, objects, class_names) -> None:
+    h, w = size
+    objs = []
+    for cls, polygon in objects:
+        x0, y0 = np.floor(polygon.min(0)).astype(int) + 1  # VOC boxes are 1-based, inclusive
+        x1, y1 = np.ceil(polygon.max(0)).astype(int) + 1
+        objs.append(f"""  <object><name>{class_names[cls]}</name><pose>Unspecified</pose><truncated>0</truncated>
+    <difficult>0</difficult><bndbox><xmin>{x0}</xmin><ymin>{y0}</ymin><xmax>{min(x1, w)}</xmax><ymax>{min(y1, h)}</ymax></bndbox>
+  </object>""")
+    with open(path, 'w') as f:
+        f.write(f"""<annotation><folder>VOC</folder><filename>{name}.jpg</filename>
+  <size><width>{w}</width><height>{h}</height><depth>3</depth></size><segmented>0</segmented>
+{chr(10).join(objs)}
+</annotation>
+""")
+
+
+def make_semantic_set(root: str,
+                      layout: str,
+                      counts: Dict[str, int],
+                      image_size: Tuple[int, int] = (96, 128),
+                      num_classes: int = 4,
+                      seed: int = 0,
+                      shapes: Sequence[str] = SHAPE_CLASSES) -> None:
+    """Semantic segmentation sets in the folder layouts mmseg's stock configs read.
+
+    layout:
+        ``voc12``: ``JPEGImages``, ``SegmentationClass`` (VOC palette PNG), ``SegmentationClassAug`` (grey PNG),
+            ``ImageSets/Segmentation/{train,val,aug}.txt``; 0 = background, objects 1..K.
+        ``pascal_context``: ``JPEGImages``, ``SegmentationClassContext``, ``ImageSets/SegmentationContext``;
+            0 = ignored (reduce_zero_label), objects 1..K, a "ground" class K+1 elsewhere.
+        ``cityscapes``: ``leftImg8bit/<split>/synth/*_leftImg8bit.png``, ``gtFine/<split>/synth/
+            *_gtFine_labelTrainIds.png``; 0 = road, objects 1..K.
+        ``ade20k``: ``images/<training|validation>/*.jpg``, ``annotations/...png``; 0 = ignored, 1 = wall, objects 2..K+1.
+    counts: images per split (``train``/``val``; ``aug`` for voc12).
+    """
+    rng = np.random.default_rng(seed)
+    h, w = image_size
+    for split, count in counts.items():
+        names = []
+        for i in range(count):
+            img, objects = random_scene(rng, (h, w), num_classes, shapes=shapes)
+            name = f'{split}_{i:05d}'
+            names.append(name)
+            if layout == 'voc12':
+                labels = label_map((h, w), objects, offset=1, background=0)
+                _save(img, osp.join(root, 'JPEGImages', f'{name}.jpg'))
+                png = Image.fromarray(labels, mode='P')
+                png.putpalette(voc_palette())
+                target = 'SegmentationClassAug' if split == 'aug' else 'SegmentationClass'
+                if split == 'aug':
+                    png = Image.fromarray(labels)
+                _save(png, osp.join(root, target, f'{name}.png'))
+            elif layout == 'pascal_context':
+                labels = label_map((h, w), objects, offset=1, background=num_classes + 1)
+                _save(img, osp.join(root, 'JPEGImages', f'{name}.jpg'))
+                _save(Image.fromarray(labels), osp.join(root, 'SegmentationClassContext', f'{name}.png'))
+            elif layout == 'cityscapes':
+                labels = label_map((h, w), objects, offset=1, background=0)
+                _save(img, osp.join(root, 'leftImg8bit', split, 'synth', f'{name}_leftImg8bit.png'))
+                _save(Image.fromarray(labels), osp.join(root, 'gtFine', split, 'synth', f'{name}_gtFine_labelTrainIds.png'))
+            elif layout == 'ade20k':
+                labels = label_map((h, w), objects, offset=2, background=1)
+                sub = 'training' if split == 'train' else 'validation'
+                _save(img, osp.join(root, 'images', sub, f'{name}.jpg'))
+                _save(Image.fromarray(labels), osp.join(root, 'annotations', sub, f'{name}.png'))
+            else:
+                raise ValueError(f'unknown layout {layout}')
+        if layout == 'voc12':
+            _write_lines(osp.join(root, 'ImageSets', 'Segmentation', f'{split}.txt'), names)
+        elif layout == 'pascal_context':
+            _write_lines(osp.join(root, 'ImageSets', 'SegmentationContext', f'{split}.txt'), names)
+
+
+def _save(img: Image.Image, path: str) -> None:
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    img.save(path, quality=95) if path.endswith('.jpg') else img.save(path)
 
 
 def _polygon_area(polygon: np.ndarray) -> float:

@@ -1,0 +1,11 @@
+# Faster R-CNN R18-FPN 1x COCO (the authors' baseline setting beside the Mask R-CNN run).
+_base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+
+# Backbone: one member of an MCL cohort. `checkpoint` is the cohort training checkpoint and `prefix` picks the
+# member (members.<i>.backbone.); for a file written by tools/extract_backbone.py use prefix=None.
+# tools/benchmarks/*/dist_train.sh sets both from the command line.
+pretrained = 'work_dirs/mcl_resnet18x2_8xb32-100e_in1k/epoch_100.pth'
+prefix = 'members.0.backbone.'
+model = dict(
+    backbone=dict(depth=18, init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix=prefix)),
+    neck=dict(in_channels=[64, 128, 256, 512]))

@@ -1,0 +1,94 @@
+"""Reading cohort training checkpoints: members, their configs and weights (export / publish / transfer)."""
+import copy
+import os
+import re
+import tempfile
+from collections import OrderedDict
+from typing import Dict, Optional, Tuple
+
+import torch
+from mmengine.config import Config
+from torch import nn
+
+from mcl_mm.engine.checkpoint import load_checkpoint_file
+
+MEMBER_KEY = re.compile(r'^members\.(\d+)\.')
+
+
+class CohortCheckpointError(ValueError):
+    """The checkpoint is not what the tool needs; the message says what it is and what to pass."""
+
+
+def load_cohort_checkpoint(path: str) -> Tuple[Dict[str, torch.Tensor], dict, Optional[Config]]:
+    """(state_dict, meta, training config or None) of an MCL cohort checkpoint written by tools/train.py."""
+    ckpt = load_checkpoint_file(path, map_location='cpu')
+    state_dict = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state_dict, dict) or not any(MEMBER_KEY.match(k) for k in state_dict):
+        sample = ', '.join(list(state_dict)[:3]) if isinstance(state_dict, dict) else type(ckpt).__name__
+        raise CohortCheckpointError(
+            f'{path} is not an MCL cohort checkpoint: it has no "members.<i>." weights (it starts with: {sample}). '
+            'Pass a checkpoint written by tools/train.py with an MCL config.')
+    meta = ckpt.get('meta', {}) or {}
+    cfg = None
+    if isinstance(meta.get('cfg'), str):
+        cfg = Config.fromstring(meta['cfg'], file_format='.py')
+    return state_dict, meta, cfg
+
+
+def num_members(state_dict: Dict[str, torch.Tensor]) -> int:
+    return 1 + max(int(m.group(1)) for m in map(MEMBER_KEY.match, state_dict) if m)
+
+
+def check_member(state_dict, member: int, path: str = 'the checkpoint') -> None:
+    count = num_members(state_dict)
+    if not 0 <= member < count:
+        raise CohortCheckpointError(f'--member {member} is out of range: {path} holds a cohort of {count} members '
+                                    f'(valid: 0..{count - 1})')
+
+
+def member_weights(state_dict, member: int, part: str = 'backbone') -> 'OrderedDict[str, torch.Tensor]':
+    """The member's ``part`` (``backbone`` / ``head`` / ``''`` for the whole classifier), prefix removed."""
+    prefix = f'members.{member}.' + (f'{part}.' if part else '')
+    return OrderedDict((k[len(prefix):], v) for k, v in state_dict.items() if k.startswith(prefix))
+
+
+def member_model_config(cfg: Config, member: int) -> dict:
+    """The member's classifier config (backbone / neck / head) from the cohort's training config."""
+    model = cfg.model
+    members = model['members']
+    if isinstance(members, (list, tuple)):
+        member_cfg = members[member]
+    else:
+        member_cfg = members
+    return copy.deepcopy(dict(member_cfg))
+
+
+def strict_load(module: nn.Module, state_dict, what: str) -> None:
+    """Load strictly or raise one error listing missing / unexpected / mis-shaped keys."""
+    own = module.state_dict()
+    missing = sorted(set(own) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(own))
+    mis_shaped = sorted(k for k in set(own) & set(state_dict) if own[k].shape != state_dict[k].shape)
+    if missing or unexpected or mis_shaped:
+        def show(keys):
+            return ', '.join(keys[:6]) + (f' ... (+{len(keys) - 6})' if len(keys) > 6 else '') if keys else 'none'
+        raise CohortCheckpointError(
+            f'the weights do not load strictly into {what}: missing keys: {show(missing)}; unexpected keys: '
+            f'{show(unexpected)}; shape mismatches: {show(mis_shaped)}. Check the architecture (--member, depth, '
+            'widths) against the checkpoint.')
+    module.load_state_dict(state_dict, strict=True)
+
+
+def atomic_save(obj, path: str) -> None:
+    """torch.save to a temporary file in the target directory, then rename: no half-written outputs."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.pth')
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise

@@ -1,0 +1,75 @@
+"""Backbone export with strict-load verification (tools/extract_backbone.py, tools/publish_model.py)."""
+from collections import OrderedDict
+
+from mmengine.registry import init_default_scope
+
+from .cohort_checkpoint import (CohortCheckpointError, atomic_save, check_member, load_cohort_checkpoint,
+                                member_model_config, member_weights, strict_load)
+
+TORCHVISION_RESNETS = (18, 34, 50, 101, 152)
+
+
+def _is_plain_resnet(backbone_cfg: dict) -> bool:
+    return backbone_cfg.get('type') in ('ResNet', 'mmpretrain.ResNet') and not backbone_cfg.get('deep_stem', False)
+
+
+def _resnet_kwargs(backbone_cfg: dict) -> dict:
+    keys = ('depth', 'stem_channels', 'base_channels', 'num_stages', 'out_indices', 'style')
+    return {k: backbone_cfg[k] for k in keys if k in backbone_cfg}
+
+
+def verify_backbone(weights, backbone_cfg: dict) -> list:
+    """Strict-load ``weights`` into the member's backbone and, for ResNets, mmdet's and mmseg's ResNet."""
+    from mcl_mm.registry import MODELS
+    init_default_scope('mcl_mm')
+    cfg = dict(backbone_cfg)
+    cfg.pop('init_cfg', None)
+    strict_load(MODELS.build(cfg), weights, f'the member backbone {cfg.get("type")}')
+    verified = [f'mmpretrain.{cfg.get("type")}']
+    if _is_plain_resnet(backbone_cfg):
+        from mmdet.models.backbones import ResNet as DetResNet
+        from mmseg.models.backbones import ResNet as SegResNet
+        kwargs = _resnet_kwargs(backbone_cfg)
+        strict_load(DetResNet(**kwargs), weights, "mmdet's ResNet")
+        strict_load(SegResNet(**kwargs), weights, "mmseg's ResNet")
+        verified += ['mmdet.ResNet', 'mmseg.ResNet']
+    return verified
+
+
+def torchvision_weights(state_dict, member: int, backbone_cfg: dict, head_cfg: dict):
+    """Backbone + classifier in torchvision's layout, strict-loaded into torchvision.models.resnet<depth>."""
+    import torchvision
+    depth = backbone_cfg.get('depth')
+    standard = backbone_cfg.get('stem_channels', 64) == 64 and backbone_cfg.get('base_channels', 64) == 64
+    if not (_is_plain_resnet(backbone_cfg) and depth in TORCHVISION_RESNETS and standard):
+        raise CohortCheckpointError(
+            f'--format torchvision needs a standard torchvision ResNet member (depth {TORCHVISION_RESNETS}, 64-wide '
+            f'stem), member {member} is {backbone_cfg}; use --format openmmlab')
+    weights = member_weights(state_dict, member, 'backbone')
+    head = member_weights(state_dict, member, 'head')
+    weights.update((f'fc.{k[len("fc."):]}', v) for k, v in head.items() if k.startswith('fc.'))
+    model = getattr(torchvision.models, f'resnet{depth}')(weights=None, num_classes=head_cfg.get('num_classes'))
+    strict_load(model, weights, f'torchvision.models.resnet{depth}')
+    return weights, [f'torchvision.models.resnet{depth}']
+
+
+def extract_backbone(checkpoint: str, out: str, member: int, fmt: str = 'openmmlab') -> dict:
+    state_dict, meta, cfg = load_cohort_checkpoint(checkpoint)
+    check_member(state_dict, member, checkpoint)
+    if cfg is None:
+        raise CohortCheckpointError(f'{checkpoint} carries no training config (meta.cfg), so the member '
+                                    'architecture cannot be verified; use a checkpoint written by tools/train.py')
+    member_cfg = member_model_config(cfg, member)
+    backbone_cfg = dict(member_cfg['backbone'])
+    if fmt == 'torchvision':
+        weights, verified = torchvision_weights(state_dict, member, backbone_cfg, member_cfg.get('head', {}))
+        atomic_save(weights, out)
+    else:
+        weights = member_weights(state_dict, member, 'backbone')
+        verified = verify_backbone(weights, backbone_cfg)
+        atomic_save(
+            dict(state_dict=weights,
+                 meta=dict(source=str(checkpoint), member=member, arch=repr(backbone_cfg), epoch=meta.get('epoch'),
+                           format='openmmlab')), out)
+    return dict(arch=backbone_cfg.get('type'), num_tensors=len(weights), verified=verified,
+                weights=OrderedDict(weights))

@@ -1,0 +1,75 @@
+"""tools/publish_model.py: strip a cohort checkpoint down to one member, hash-name it, record metadata."""
+import datetime
+import glob
+import hashlib
+import json
+import os
+import os.path as osp
+from typing import Optional, Tuple
+
+from .cohort_checkpoint import (atomic_save, check_member, load_cohort_checkpoint, member_model_config,
+                                member_weights)
+from .export import verify_backbone
+
+
+def _val_accuracy(checkpoint: str, ckpt_meta: dict, member: int) -> Optional[dict]:
+    """The member's and the ensemble's top-1/top-5 at the checkpoint's epoch, from the run's scalars.json."""
+    epoch = ckpt_meta.get('epoch')
+    records = []
+    for path in sorted(glob.glob(osp.join(osp.dirname(osp.abspath(checkpoint)), '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            records += [json.loads(line) for line in f if 'cohort/ensemble/top1' in line]
+    matching = [r for r in records if r.get('step') == epoch]
+    if not matching:
+        return None
+    record = matching[-1]
+    pick = {f'member_{k}': record.get(f'cohort/member_{member}/{k}') for k in ('top1', 'top5')}
+    pick.update({f'ensemble_{k}': record.get(f'cohort/ensemble/{k}') for k in ('top1', 'top5')})
+    pick = {k: v for k, v in pick.items() if v is not None}
+    pick['epoch'] = epoch
+    return pick
+
+
+def publish_member(in_file: str, out_stem: str, member: int = 0, with_head: bool = False) -> Tuple[str, dict]:
+    state_dict, ckpt_meta, cfg = load_cohort_checkpoint(in_file)
+    check_member(state_dict, member, in_file)
+    member_cfg = member_model_config(cfg, member) if cfg is not None else {}
+    backbone = member_weights(state_dict, member, 'backbone')
+    if member_cfg:
+        verify_backbone(backbone, dict(member_cfg['backbone']))
+    weights = {f'backbone.{k}': v for k, v in backbone.items()}
+    if with_head:
+        weights.update({f'head.{k}': v for k, v in member_weights(state_dict, member, 'head').items()})
+
+    meta = dict(
+        algorithm=(cfg.model.get('type') if cfg is not None else 'MCL'),
+        member=member,
+        num_members=1 + max(int(k.split('.')[1]) for k in state_dict if k.startswith('members.')),
+        arch=repr(member_cfg.get('backbone')) if member_cfg else None,
+        source_config=(cfg.filename if cfg is not None and cfg.filename else ckpt_meta.get('experiment_name')),
+        experiment_name=ckpt_meta.get('experiment_name'),
+        epoch=ckpt_meta.get('epoch'),
+        iter=ckpt_meta.get('iter'),
+        val_accuracy=_val_accuracy(in_file, ckpt_meta, member),
+        keys='backbone.*' + (' + head.*' if with_head else ''),
+    )
+    date = datetime.date.today().strftime('%Y%m%d')
+    tmp = f'{out_stem}_{date}.tmp.pth'
+    atomic_save(dict(state_dict=weights, meta=meta), tmp)
+    sha = hashlib.sha256(open(tmp, 'rb').read()).hexdigest()
+    final = f'{out_stem}_{date}-{sha[:8]}.pth'
+    os.replace(tmp, final)
+    accuracy = meta['val_accuracy'] or {}
+    metafile_entry = {
+        'Name': osp.basename(out_stem),
+        'In Collection': 'MCL',
+        'Config': meta['source_config'],
+        'Metadata': {'Epochs': meta['epoch'], 'Member': member, 'Architecture': meta['arch']},
+        'Results': [{'Task': 'Image Classification', 'Metrics': {
+            'Top 1 Accuracy': accuracy.get('member_top1'), 'Top 1 Accuracy (ensemble)': accuracy.get('ensemble_top1')}}],
+        'Weights': osp.basename(final),
+    }
+    side = dict(meta, file=osp.basename(final), sha256=sha, metafile_entry=metafile_entry)
+    with open(final[:-len('.pth')] + '.json', 'w') as f:
+        json.dump(side, f, indent=2)
+    return final, meta

@@ -1,0 +1,42 @@
+"""Publish one cohort member in the OpenMMLab manner: weights only, hash-named, with metadata.
+
+    python tools/publish_model.py IN OUT [--member I] [--with-head]
+
+Writes OUT_YYYYMMDD-<sha256[:8]>.pth holding {'state_dict': backbone.* (+ head.* with --with-head),
+'meta': ...} — optimizer, schedulers, message hub, memory banks, embedding heads and the other members are
+stripped — and OUT_YYYYMMDD-<sha256[:8]>.json with the same metadata plus a ready metafile.yml entry.
+The metadata records the algorithm, member, architecture, source config, epoch, and the member's and the
+ensemble's validation accuracy at that epoch (from the run's scalars.json, else the checkpoint's message hub).
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without install
+
+from mcl_mm.utils.cohort_checkpoint import CohortCheckpointError  # noqa: E402
+from mcl_mm.utils.publish import publish_member  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Publish a cohort member checkpoint')
+    parser.add_argument('in_file', help='MCL cohort training checkpoint')
+    parser.add_argument('out_file', help='output name stem, e.g. mcl_resnet18x2_in1k_member0')
+    parser.add_argument('--member', type=int, default=0)
+    parser.add_argument('--with-head', action='store_true', help="also keep the member's classifier (head.*)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        path, meta = publish_member(args.in_file, args.out_file, args.member, args.with_head)
+    except (CohortCheckpointError, FileNotFoundError) as err:
+        sys.exit(f'publish_model: {err}')
+    acc = meta.get('val_accuracy') or {}
+    print(f'publish_model: {path} (member {args.member}, epoch {meta["epoch"]}, '
+          f'member top-1 {acc.get("member_top1")}, ensemble top-1 {acc.get("ensemble_top1")})')
+
+
+if __name__ == '__main__':
+    main()
