@@ -23,6 +23,7 @@ INSTALL_REQUIRES = [
     'pycocotools',
     'matplotlib',
     'scipy',
+    'scikit-learn',  # ships the handwritten-digits images the demo world is built from (no download)
 ]
 
 setup(

@@ -40,10 +40,12 @@ def coco_data(tmp_path_factory):
     return dict(root=str(root), classes=classes)
 
 
+BANK = 'memory=dict(num_samples=32, neg_k=16)'
+# A small MCL config on the generated image folder; {model_extra} holds the memory settings (or memory=None).
 COHORT_TEST_CONFIG = """
 _base_ = '{base}'
 data_root = '{root}'
-model = dict(members=dict(head=dict(num_classes=4, topk=(1, ))), memory=dict(num_samples=32, neg_k=16))
+model = dict(members=dict(head=dict(num_classes=4, topk=(1, ))), {model_extra})
 data_preprocessor = dict(num_classes=4)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -74,6 +76,7 @@ def cohort_checkpoint(tmp_path_factory, cls_data):
     work = tmp_path_factory.mktemp('cohort')
     cfg = work / 'mcl.py'
     cfg.write_text(COHORT_TEST_CONFIG.format(
-        base=osp.join(REPO, 'configs/mcl/mcl_resnet18x2_8xb32-100e_in1k.py'), root=cls_data['root'], epochs=1))
+        base=osp.join(REPO, 'configs/mcl/mcl_resnet18x2_8xb32-100e_in1k.py'), root=cls_data['root'], epochs=1,
+        model_extra=BANK))
     run_tool('train.py', cfg, '--work-dir', work / 'run')
     return str(work / 'run' / 'epoch_1.pth')

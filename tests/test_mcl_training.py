@@ -6,42 +6,17 @@ import os.path as osp
 import pytest
 import torch
 
-from conftest import REPO, run_tool
+from conftest import COHORT_TEST_CONFIG, REPO, run_tool
 
 pytestmark = pytest.mark.slow  # end-to-end runs of tools/train.py
-
-MCL_TEST_CONFIG = """
-_base_ = '{base}'
-data_root = '{root}'
-model = dict(members=dict(head=dict(num_classes=4, topk=(1, ))), {model_extra})
-data_preprocessor = dict(num_classes=4)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=32),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
-train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
-    dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='train', pipeline=train_pipeline,
-                 _delete_=True))
-val_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
-    dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='val', pipeline=test_pipeline,
-                 _delete_=True))
-test_dataloader = val_dataloader
-val_evaluator = dict(topk=(1, ))
-test_evaluator = val_evaluator
-train_cfg = dict(max_epochs=2, val_interval=1)
-default_hooks = dict(logger=dict(interval=1))
-randomness = dict(seed=0)
-"""
 
 TERMS = ('loss_vcl', 'loss_soft_vcl', 'loss_icl', 'loss_soft_icl')
 
 
 def _run(tmp_path, base, model_extra, data):
     cfg = tmp_path / 'mcl.py'
-    cfg.write_text(MCL_TEST_CONFIG.format(base=osp.join(REPO, base), root=data['root'], model_extra=model_extra))
+    cfg.write_text(COHORT_TEST_CONFIG.format(base=osp.join(REPO, base), root=data['root'], model_extra=model_extra,
+                                             epochs=2))
     work_dir = tmp_path / 'work'
     _, out = run_tool('train.py', cfg, '--work-dir', work_dir)
     scalars = sorted(glob.glob(str(work_dir / '*' / 'vis_data' / 'scalars.json')))[-1]
@@ -78,8 +53,9 @@ def test_mcl_inbatch_path_with_m_per_class_sampler(tmp_path, cls_data):
 
 def test_bank_size_mismatch_stops_before_training(tmp_path, cls_data):
     cfg = tmp_path / 'bad.py'
-    cfg.write_text(MCL_TEST_CONFIG.format(base=osp.join(REPO, 'configs/mcl/mcl_resnet18x2_8xb32-100e_in1k.py'),
-                                          root=cls_data['root'], model_extra='memory=dict(num_samples=30)'))
+    cfg.write_text(COHORT_TEST_CONFIG.format(base=osp.join(REPO, 'configs/mcl/mcl_resnet18x2_8xb32-100e_in1k.py'),
+                                             root=cls_data['root'], model_extra='memory=dict(num_samples=30)',
+                                             epochs=2))
     code, out = run_tool('train.py', cfg, '--work-dir', tmp_path / 'work', expect_ok=False)
     assert code != 0
     assert 'num_samples=30 slots but the training set has 32 samples' in out

@@ -12,6 +12,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 from mmengine.config import DictAction  # noqa: E402
 
+from mcl_mm.engine import repair_last_checkpoint  # noqa: E402
 from mcl_mm.utils import build_runner, load_config  # noqa: E402
 
 
@@ -65,7 +66,7 @@ def merge_args(cfg, args):
 
     if args.resume == 'auto':
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = repair_last_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir) else None
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume

@@ -8,6 +8,8 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
+    loss_guard=dict(type='NonFiniteLossHook'),  # stop at the first NaN/Inf term, naming it
+    data_check=dict(type='CohortDataCheckHook'),  # empty data / class-count mismatch fail before training
 )
 
 env_cfg = dict(

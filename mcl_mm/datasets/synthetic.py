@@ -53,18 +53,19 @@ def _unit_polygon(shape: str) -> np.ndarray:
     raise ValueError(f'unknown shape {shape}')
 
 
-def _background(rng: np.random.Generator, size: Tuple[int, int]) -> Image.Image:
+def _background(rng: np.random.Generator, size: Tuple[int, int], noise: float = 30,
+                base_range: Tuple[float, float] = (40, 215)) -> Image.Image:
     h, w = size
-    base = rng.uniform(40, 215, size=3)
+    base = rng.uniform(*base_range, size=3)
     yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
     gradient = (rng.uniform(-60, 60, 3) * xx[..., None] + rng.uniform(-60, 60, 3) * yy[..., None])
-    noise = rng.normal(0, rng.uniform(8, 30), size=(h, w, 3))
+    noise = rng.normal(0, rng.uniform(noise / 4, noise), size=(h, w, 3))
     img = np.clip(base + gradient + noise, 0, 255).astype(np.uint8)
     return Image.fromarray(img)
 
 
-def _object_polygon(rng, shape, centre, radius) -> np.ndarray:
-    angle = rng.uniform(0, 2 * np.pi)
+def _object_polygon(rng, shape, centre, radius, max_rotation: float = 180.0) -> np.ndarray:
+    angle = np.deg2rad(rng.uniform(-max_rotation, max_rotation))
     rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
     aspect = np.array([1.0, rng.uniform(0.75, 1.25)])
     return (_unit_polygon(shape) * aspect) @ rot.T * radius + np.asarray(centre)
@@ -102,10 +103,13 @@ def make_classification_folder(root: str,
                                val_per_class: int = 10,
                                image_size: int = 32,
                                seed: int = 0,
-                               clutter: int = 3) -> List[str]:
+                               clutter: int = 3,
+                               max_rotation: float = 180.0,
+                               noise: float = 30.0) -> List[str]:
     """Write ``root/{train,val}/<class>/<i>.png`` (the ImageNet / CustomDataset folder layout).
 
-    Returns the class names (sorted folder order = label order).
+    Difficulty knobs: ``clutter`` (max distractor strokes), ``max_rotation`` (degrees either way),
+    ``noise`` (max background noise std). Returns the class names (sorted folder order = label order).
     """
     if not 2 <= num_classes <= len(SHAPE_CLASSES):
         raise ValueError(f'num_classes must be in [2, {len(SHAPE_CLASSES)}], got {num_classes}')
@@ -115,10 +119,10 @@ def make_classification_folder(root: str,
         for cls in classes:
             os.makedirs(osp.join(root, split, cls), exist_ok=True)
             for i in range(per_class):
-                img = _background(rng, (image_size, image_size))
+                img = _background(rng, (image_size, image_size), noise)
                 radius = rng.uniform(0.22, 0.4) * image_size
                 centre = rng.uniform(radius, image_size - radius, 2)
-                polygon = _object_polygon(rng, cls, centre, radius)
+                polygon = _object_polygon(rng, cls, centre, radius, max_rotation)
                 _draw(img, polygon, _contrasting_colour(rng, img, polygon))
                 _clutter(rng, img, int(rng.integers(0, clutter + 1)))
                 if rng.random() < 0.3:
@@ -127,12 +131,98 @@ def make_classification_folder(root: str,
     return classes
 
 
+def make_digit_classification_folder(root: str,
+                                     train_per_class: int = 200,
+                                     val_per_class: int = 50,
+                                     image_size: int = 32,
+                                     seed: int = 0,
+                                     clutter: int = 2,
+                                     noise: float = 25.0) -> List[str]:
+    """``root/{train,val}/<digit>/<i>.png``: one handwritten digit per image on a noisy background.
+
+    Train and val draw from disjoint handwriting pools (see :class:`DigitObjects`), so validation measures
+    generalisation to unseen writers; colour, size, position, rotation, noise and clutter vary.
+    """
+    rng = np.random.default_rng(seed)
+    for split, per_class in (('train', train_per_class), ('val', val_per_class)):
+        drawer = DigitObjects(pool=split)
+        for digit in range(10):
+            os.makedirs(osp.join(root, split, str(digit)), exist_ok=True)
+            for i in range(per_class):
+                img = _background(rng, (image_size, image_size), noise, drawer.background_range)
+                radius = rng.uniform(0.3, 0.45) * image_size
+                centre = rng.uniform(radius, image_size - radius, 2)
+                drawer.draw(rng, img, digit, centre, radius)
+                _clutter(rng, img, int(rng.integers(0, clutter + 1)))
+                img.save(osp.join(root, split, str(digit), f'{i:05d}.png'))
+    return list(DigitObjects.classes)
+
+
+class ShapeObjects:
+    """Objects drawn from polygon families (``SHAPE_CLASSES``)."""
+
+    def __init__(self, shapes: Sequence[str] = SHAPE_CLASSES, max_rotation: float = 180.0):
+        self.shapes, self.max_rotation = tuple(shapes), max_rotation
+
+    def draw(self, rng, img: Image.Image, cls: int, centre, radius):
+        h, w = img.size[1], img.size[0]
+        polygon = np.clip(_object_polygon(rng, self.shapes[cls], centre, radius, self.max_rotation), 0,
+                          [w - 1, h - 1])
+        _draw(img, polygon, _contrasting_colour(rng, img, polygon))
+        return [polygon]
+
+
+class DigitObjects:
+    """Handwritten digits (scikit-learn's 8x8 images, shipped inside the package) as objects.
+
+    The 1797 glyphs are split by index into disjoint pools, so ``pool='val'`` objects are handwriting the
+    ``pool='train'`` ones never show. An object's polygon is the outer contour of its thresholded strokes.
+    """
+
+    classes = tuple(str(d) for d in range(10))
+    # Light strokes of any hue on darker backgrounds of any hue: colour varies, contrast polarity does not.
+    background_range = (10, 120)
+    colour_range = (150, 255)
+
+    def __init__(self, pool: str = 'train', max_rotation: float = 20.0):
+        from sklearn.datasets import load_digits
+        digits = load_digits()
+        keep = (np.arange(len(digits.target)) % 5 == 0) == (pool == 'val')
+        self.images, self.labels = digits.images[keep] / 16.0, digits.target[keep]
+        self.max_rotation = max_rotation
+
+    def draw(self, rng, img: Image.Image, cls: int, centre, radius):
+        import cv2
+        glyph = self.images[rng.choice(np.flatnonzero(self.labels == cls))]
+        size = max(8, int(round(2 * radius)))
+        alpha = Image.fromarray((glyph * 255).astype(np.uint8)).resize((size, size), Image.BILINEAR)
+        alpha = alpha.rotate(rng.uniform(-self.max_rotation, self.max_rotation), resample=Image.BILINEAR)
+        canvas = Image.new('L', img.size, 0)
+        x0, y0 = int(round(centre[0] - size / 2)), int(round(centre[1] - size / 2))
+        canvas.paste(alpha, (x0, y0))
+        coverage = np.asarray(canvas, dtype=np.float32) / 255.0
+        mask = (coverage > 0.35).astype(np.uint8)
+        contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        polygons = [c.reshape(-1, 2).astype(float) for c in contours if len(c) >= 3]
+        if not polygons:
+            return []
+        arr = np.asarray(img, dtype=np.float32)
+        colour = rng.uniform(*self.colour_range, 3)
+        alpha3 = np.clip(coverage * 1.5, 0, 1)[..., None]
+        img.paste(Image.fromarray((arr * (1 - alpha3) + colour * alpha3).astype(np.uint8)))
+        return polygons
+
+
 def random_scene(rng: np.random.Generator, size: Tuple[int, int], num_classes: int, max_objects: int = 3,
-                 shapes: Sequence[str] = SHAPE_CLASSES):
-    """An image with 1..max_objects non-overlapping shapes: (PIL image, [(class index, polygon (K, 2))])."""
+                 shapes: Sequence[str] = SHAPE_CLASSES, objects=None):
+    """An image with 1..max_objects non-overlapping objects: (PIL image, [(class index, [polygons (K, 2)])]).
+
+    ``objects`` draws them (:class:`ShapeObjects` by default, or :class:`DigitObjects`).
+    """
+    objects = objects or ShapeObjects(shapes)
     h, w = size
-    img = _background(rng, (h, w))
-    objects, placed = [], []
+    img = _background(rng, (h, w), base_range=getattr(objects, 'background_range', (40, 215)))
+    drawn, placed = [], []
     for _ in range(int(rng.integers(1, max_objects + 1))):
         for _attempt in range(30):
             radius = rng.uniform(0.12, 0.25) * min(h, w)
@@ -142,19 +232,20 @@ def random_scene(rng: np.random.Generator, size: Tuple[int, int], num_classes: i
         else:
             continue
         cls = int(rng.integers(num_classes))
-        polygon = np.clip(_object_polygon(rng, shapes[cls], centre, radius), 0, [w - 1, h - 1])
-        _draw(img, polygon, _contrasting_colour(rng, img, polygon))
-        placed.append((centre, radius))
-        objects.append((cls, polygon))
-    return img, objects
+        polygons = objects.draw(rng, img, cls, centre, radius)
+        if polygons:
+            placed.append((centre, radius))
+            drawn.append((cls, polygons))
+    return img, drawn
 
 
 def label_map(size: Tuple[int, int], objects, offset: int = 1, background: int = 0) -> np.ndarray:
-    """Semantic label map of a scene: ``background`` where empty, ``class + offset`` on each object."""
+    """Semantic label map of a scene: ``background`` where empty, ``class + offset`` inside each object."""
     mask = Image.new('L', (size[1], size[0]), background)
     draw = ImageDraw.Draw(mask)
-    for cls, polygon in objects:
-        draw.polygon([tuple(p) for p in polygon], fill=int(cls + offset))
+    for cls, polygons in objects:
+        for polygon in polygons:
+            draw.polygon([tuple(p) for p in polygon], fill=int(cls + offset))
     return np.asarray(mask)
 
 
@@ -166,7 +257,8 @@ def make_coco_instances(root: str,
                         max_objects: int = 3,
                         seed: int = 0,
                         img_dir: str = 'images',
-                        num_object_classes: int = None) -> str:
+                        num_object_classes: int = None,
+                        drawer=None) -> str:
     """Write ``root/<img_dir>/<split>_<i>.jpg`` and ``root/annotations/instances_<split>.json``.
 
     Every name in ``classes`` is declared as a category; objects are drawn from the first
@@ -180,14 +272,16 @@ def make_coco_instances(root: str,
     coco = dict(images=[], annotations=[],
                 categories=[dict(id=i + 1, name=c, supercategory='shape') for i, c in enumerate(classes)])
     for img_id in range(1, num_images + 1):
-        img, objects = random_scene(rng, (h, w), num_object_classes or len(classes), max_objects)
-        for cat, polygon in objects:
-            x0, y0 = polygon.min(0)
-            x1, y1 = polygon.max(0)
+        img, objects = random_scene(rng, (h, w), num_object_classes or len(classes), max_objects, objects=drawer)
+        for cat, polygons in objects:
+            points = np.concatenate(polygons)
+            x0, y0 = points.min(0)
+            x1, y1 = points.max(0)
             coco['annotations'].append(
                 dict(id=len(coco['annotations']) + 1, image_id=img_id, category_id=cat + 1,
-                     bbox=[float(x0), float(y0), float(x1 - x0), float(y1 - y0)], area=float(_polygon_area(polygon)),
-                     segmentation=[polygon.reshape(-1).round(2).tolist()], iscrowd=0))
+                     bbox=[float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
+                     area=float(sum(_polygon_area(p) for p in polygons)),
+                     segmentation=[p.reshape(-1).round(2).tolist() for p in polygons], iscrowd=0))
         file_name = f'{split}_{img_id:05d}.jpg'
         img.save(osp.join(root, img_dir, file_name), quality=95)
         coco['images'].append(dict(id=img_id, file_name=file_name, height=h, width=w))
@@ -227,7 +321,8 @@ def make_voc_detection(voc_root: str,
                        image_size: Tuple[int, int] = (128, 160),
                        class_names: Sequence[str] = VOC_CLASSES[:4],
                        seed: int = 0,
-                       shapes: Sequence[str] = SHAPE_CLASSES) -> None:
+                       shapes: Sequence[str] = SHAPE_CLASSES,
+                       drawer=None) -> None:
     """Pascal VOC detection layout: ``voc_root/<year>/{Annotations/*.xml, JPEGImages/*.jpg,
     ImageSets/Main/<split>.txt}``; object ``i`` is drawn as ``shapes[i]`` and named ``class_names[i]``.
 
@@ -244,7 +339,7 @@ def make_voc_detection(voc_root: str,
             names = []
             for i in range(count):
                 name = f'{year[-4:]}_{split}_{i:05d}'
-                img, objects = random_scene(rng, (h, w), len(class_names), shapes=shapes)
+                img, objects = random_scene(rng, (h, w), len(class_names), shapes=shapes, objects=drawer)
                 img.save(osp.join(base, 'JPEGImages', f'{name}.jpg'), quality=95)
                 _write_voc_xml(osp.join(base, 'Annotations', f'{name}.xml'), name, (h, w), objects, class_names)
                 names.append(name)
@@ -254,9 +349,10 @@ def make_voc_detection(voc_root: str,
 def _write_voc_xml(path, name, size, objects, class_names) -> None:
     h, w = size
     objs = []
-    for cls, polygon in objects:
-        x0, y0 = np.floor(polygon.min(0)).astype(int) + 1  # VOC boxes are 1-based, inclusive
-        x1, y1 = np.ceil(polygon.max(0)).astype(int) + 1
+    for cls, polygons in objects:
+        points = np.concatenate(polygons)
+        x0, y0 = np.floor(points.min(0)).astype(int) + 1  # VOC boxes are 1-based, inclusive
+        x1, y1 = np.ceil(points.max(0)).astype(int) + 1
         objs.append(f"""  <object><name>{class_names[cls]}</name><pose>Unspecified</pose><truncated>0</truncated>
     <difficult>0</difficult><bndbox><xmin>{x0}</xmin><ymin>{y0}</ymin><xmax>{min(x1, w)}</xmax><ymax>{min(y1, h)}</ymax></bndbox>
   </object>""")
@@ -274,7 +370,8 @@ def make_semantic_set(root: str,
                       image_size: Tuple[int, int] = (96, 128),
                       num_classes: int = 4,
                       seed: int = 0,
-                      shapes: Sequence[str] = SHAPE_CLASSES) -> None:
+                      shapes: Sequence[str] = SHAPE_CLASSES,
+                      drawer=None) -> None:
     """Semantic segmentation sets in the folder layouts mmseg's stock configs read.
 
     layout:
@@ -292,7 +389,7 @@ def make_semantic_set(root: str,
     for split, count in counts.items():
         names = []
         for i in range(count):
-            img, objects = random_scene(rng, (h, w), num_classes, shapes=shapes)
+            img, objects = random_scene(rng, (h, w), num_classes, shapes=shapes, objects=drawer)
             name = f'{split}_{i:05d}'
             names.append(name)
             if layout == 'voc12':

@@ -147,7 +147,7 @@ class MCL(BaseModel):
         pos_idx, neg_idx = self.memory.sample(indices, labels)
         losses.update(
             self.loss_module(
-                embeddings, labels, logits=logits, memories=self.memory.member_banks(), pos_idx=pos_idx,
+                embeddings, labels, logits=logits, memories=self.memory.banks, pos_idx=pos_idx,
                 neg_idx=neg_idx))
         # The update writes the anchors' slots after the loss has read the (gathered copies of the) banks.
         self.memory.update(indices, embeddings)

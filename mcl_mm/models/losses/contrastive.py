@@ -11,7 +11,7 @@ Both paths reduce to the same three building blocks on a stack of "relation" log
 * :func:`pairwise_kl` — Soft ICL, KL(R[i, j] || R[j, i]) over ordered pairs;
 * :func:`member_kl` — Soft VCL, KL(R[m, m] || R[m', m']) over ordered pairs.
 """
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -84,22 +84,21 @@ def member_kl(member_logits: Tensor, temperature: float) -> Tensor:
 
 
 def memory_contrast_losses(embeddings: Sequence[Tensor],
-                           memories: Sequence[Tensor],
+                           memories: Union[Tensor, Sequence[Tensor]],
                            pos_idx: Tensor,
                            neg_idx: Tensor,
                            tau: float = 0.07,
-                           kl_temperature: float = 3.0,
-                           gathered: Optional[Sequence[Tensor]] = None) -> Dict[str, Tensor]:
+                           kl_temperature: float = 3.0) -> Dict[str, Tensor]:
     """The ImageNet path (MCL_SPEC §2a): contrast against per-member memory banks.
 
     Args:
         embeddings: M tensors (B, D), L2-normalised.
-        memories: M banks (N, D); read only, never receive gradient. May be fp16.
+        memories: the banks, read only (never receive gradient), fp32 or fp16: either one (M, N, D) tensor
+            (what :class:`CohortMemoryBank` holds; gathered without a copy of the banks) or M tensors (N, D).
         pos_idx: (B, 1 + pos_k); column 0 is each anchor's own dataset index.
         neg_idx: (B, neg_k) negatives (other classes).
         tau: contrast temperature.
         kl_temperature: T of the Soft VCL / Soft ICL KL terms.
-        gathered: optional precomputed ``memories[m][cat(pos_idx, neg_idx)]`` (M tensors (B, K, D)).
 
     Returns:
         dict with scalar tensors ``vcl``, ``soft_vcl``, ``icl``, ``soft_icl``.
@@ -108,14 +107,14 @@ def memory_contrast_losses(embeddings: Sequence[Tensor],
     if num_members < 2:
         raise ValueError(f'MCL needs a cohort of at least 2 members, got {num_members}')
     num_pos = pos_idx.shape[1]  # 1 (own slot) + pos_k
-    if gathered is None:
-        gathered = gather_memory_rows(memories, torch.cat([pos_idx, neg_idx], dim=1))
     anchors = torch.stack(list(embeddings))  # (M, B, D)
-    rows = torch.stack([g.to(anchors.dtype) for g in gathered]).detach()  # (M, B, K, D)
-    # One batched matmul for every (bank i, embedding j) pair: R[i, j, b, k] = <bank_i[idx[b, k]], v_j[b]> / tau
-    relations = torch.einsum('ibkd,jbd->ijbk', rows, anchors) / tau  # (M, M, B, K)
+    rows = gather_memory_rows(memories, torch.cat([pos_idx, neg_idx], dim=1)).to(anchors.dtype)  # (B, M*K, D)
+    batch = rows.shape[0]
+    # One batched matmul for every (bank i, embedding j) pair, read straight from the single gather:
+    # out[b, i*K + k, j] = <bank_i[idx[b, k]], v_j[b]>; relations[i, j, b, k] = out / tau.
+    out = torch.bmm(rows, anchors.permute(1, 2, 0))  # (B, M*K, M)
+    relations = (out.view(batch, num_members, -1, num_members).permute(1, 3, 0, 2) / tau).contiguous()
     num_candidates = relations.shape[-1]
-    batch = relations.shape[2]
 
     # ICL (i -> j): bank of i, embedding of j; positives = own slot + pos_k same-class slots.
     icl_pos = torch.zeros(batch, num_candidates, dtype=torch.bool, device=relations.device)
@@ -137,10 +136,18 @@ def memory_contrast_losses(embeddings: Sequence[Tensor],
     )
 
 
-def gather_memory_rows(memories: Sequence[Tensor], indices: Tensor) -> List[Tensor]:
-    """Gather ``memory[indices]`` once per member, as detached (B, K, D) tensors."""
-    flat = indices.reshape(-1)
-    return [m.detach().index_select(0, flat).view(*indices.shape, m.shape[1]) for m in memories]
+def gather_memory_rows(memories: Union[Tensor, Sequence[Tensor]], indices: Tensor) -> Tensor:
+    """``memories[m][indices[b, k]]`` for every member in one gather, laid out (B, M*K, D), detached.
+
+    With a stacked (M, N, D) bank the rows are read once from its (M*N, D) view; a list of banks is
+    stacked first (a copy: fine for small banks and tests, the training path passes the stacked buffer).
+    """
+    banks = memories if torch.is_tensor(memories) else torch.stack(list(memories))
+    num_members, num_samples, dim = banks.shape
+    offsets = torch.arange(num_members, device=indices.device).view(1, -1, 1) * num_samples
+    flat = (indices.unsqueeze(1) + offsets).reshape(-1)  # (B * M * K), ordered b, m, k
+    rows = banks.detach().reshape(num_members * num_samples, dim).index_select(0, flat)
+    return rows.view(indices.shape[0], num_members * indices.shape[1], dim)
 
 
 def inbatch_contrast_losses(embeddings: Sequence[Tensor],

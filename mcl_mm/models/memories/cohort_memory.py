@@ -177,5 +177,3 @@ class CohortMemoryBank(BaseModule):
         self.banks[:, indices] = new.to(self.banks.dtype)
         self.num_updates += 1
 
-    def member_banks(self) -> Tuple[Tensor, ...]:
-        return tuple(self.banks.unbind(0))

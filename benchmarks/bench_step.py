@@ -1,0 +1,93 @@
+"""One training iteration of an MCL cohort vs the same M members trained independently on the same batch.
+
+    python benchmarks/bench_step.py [--device cpu|cuda] [--size 224] [--batch 32] [--members 2 4]
+                                    [--neg-k 4096 8192 16384] [--bank-size 1281167] [--repeats 5]
+
+"independent" = M mmpretrain ImageClassifiers (ResNet-18), each forward + backward + SGD step on the batch;
+"cohort" = the MCL model (same members + embedding heads + banks + all four terms + bank update), one
+forward + backward + SGD step. Prints medians and the overhead ratio cohort / independent.
+"""
+import argparse
+import statistics
+import sys
+import time
+from os import path as osp
+
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.optim import OptimWrapper  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+from mmpretrain.structures import DataSample  # noqa: E402
+
+from mcl_mm.registry import MODELS  # noqa: E402
+
+MEMBER = dict(
+    type='ImageClassifier',
+    backbone=dict(type='ResNet', depth=18, out_indices=(3, )),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(type='LinearClsHead', num_classes=1000, in_channels=512, topk=(1, )))
+
+
+def batch(size, n, num_samples, device):
+    inputs = torch.randn(n, 3, size, size, device=device)
+    idx = torch.randperm(num_samples)[:n]
+    samples = [DataSample(metainfo=dict(sample_idx=int(i))).set_gt_label(int(i) % 1000) for i in idx]
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def timed(fn, repeats, device):
+    fn()
+    fn()
+    times = []
+    for _ in range(repeats):
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        fn()
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--size', type=int, default=224)
+    parser.add_argument('--batch', type=int, default=32)
+    parser.add_argument('--members', type=int, nargs='+', default=[2, 4])
+    parser.add_argument('--neg-k', type=int, nargs='+', default=[4096, 8192, 16384])
+    parser.add_argument('--bank-size', type=int, default=1281167)
+    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--fp16-bank', action='store_true')
+    args = parser.parse_args()
+    init_default_scope('mcl_mm')
+    dev = args.device
+    print(f'device={dev} threads={torch.get_num_threads()} {args.size}px batch={args.batch} bank N={args.bank_size}')
+    print(f'{"M":>2} {"neg_k":>6} | {"independent s":>13} {"cohort s":>9} {"overhead":>8}')
+    for M in args.members:
+        data = batch(args.size, args.batch, args.bank_size, dev)
+        members = [MODELS.build(MEMBER).to(dev) for _ in range(M)]
+        wrappers = [OptimWrapper(torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)) for m in members]
+
+        def independent():
+            for model, wrapper in zip(members, wrappers):
+                model.train_step(data, wrapper)
+
+        t_ind = timed(independent, args.repeats, dev)
+        for neg_k in args.neg_k:
+            torch.manual_seed(0)
+            cohort = MODELS.build(dict(type='MCL', members={k: v for k, v in MEMBER.items() if k != 'type'},
+                                       num_members=M, memory=dict(num_samples=args.bank_size, neg_k=neg_k,
+                                                                  fp16=args.fp16_bank))).to(dev)
+            cohort.memory.set_labels(torch.arange(args.bank_size, device=dev) % 1000)
+            wrapper = OptimWrapper(torch.optim.SGD(cohort.parameters(), lr=0.01, momentum=0.9))
+            t_mcl = timed(lambda: cohort.train_step(data, wrapper), args.repeats, dev)
+            print(f'{M:>2} {neg_k:>6} | {t_ind:>13.3f} {t_mcl:>9.3f} {t_mcl / t_ind:>7.3f}x', flush=True)
+            del cohort, wrapper
+
+
+if __name__ == '__main__':
+    main()

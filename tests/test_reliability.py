@@ -1,0 +1,94 @@
+"""Faults a long cohort run meets: each injected, each ends in one clear error or a safe recovery."""
+import os
+import os.path as osp
+
+import pytest
+import torch
+
+from conftest import BANK, COHORT_TEST_CONFIG, REPO, run_tool
+from mcl_mm.engine.atomic_io import AtomicLocalBackend, atomic_write_bytes, repair_last_checkpoint
+
+MCL_BASE = osp.join(REPO, 'configs/mcl/mcl_resnet18x2_8xb32-100e_in1k.py')
+
+
+def _cfg(tmp_path, root, extra='', epochs=1, name='cfg.py'):
+    path = tmp_path / name
+    path.write_text(COHORT_TEST_CONFIG.format(base=MCL_BASE, root=root, epochs=epochs, model_extra=BANK) + extra)
+    return path
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    target = tmp_path / 'epoch_1.pth'
+    target.write_bytes(b'old complete file')
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt  # a kill in the middle of the write
+
+    monkeypatch.setattr(os, 'fsync', boom)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_bytes(b'new' * 1000, str(target))
+    assert target.read_bytes() == b'old complete file'
+    assert os.listdir(tmp_path) == ['epoch_1.pth']  # the temporary file was removed
+
+
+def test_mmengine_local_backend_is_atomic():
+    from mmengine.fileio import get_file_backend
+    assert isinstance(get_file_backend('/tmp/some/checkpoint.pth'), AtomicLocalBackend)
+
+
+def test_repair_last_checkpoint_skips_incomplete_files(tmp_path):
+    good = tmp_path / 'epoch_1.pth'
+    torch.save({'w': torch.ones(1)}, good)
+    bad = tmp_path / 'epoch_2.pth'
+    bad.write_bytes(b'PK\x03\x04 truncated')
+    (tmp_path / 'last_checkpoint').write_text(str(bad))
+    assert repair_last_checkpoint(str(tmp_path)) == str(good)
+    assert (tmp_path / 'last_checkpoint').read_text() == str(good)
+    (tmp_path / 'last_checkpoint').write_text('')  # a pointer cut off mid-write
+    assert repair_last_checkpoint(str(tmp_path)) == str(good)
+    assert repair_last_checkpoint(str(tmp_path / 'nothing_here')) is None
+
+
+@pytest.mark.slow
+def test_nan_loss_stops_naming_iteration_and_term(tmp_path, cls_data):
+    # A learning rate of 1e12 drives the losses to Inf/NaN within a few iterations.
+    cfg = _cfg(tmp_path, cls_data['root'], "\noptim_wrapper = dict(optimizer=dict(lr=1e12))\n", epochs=3)
+    code, out = run_tool('train.py', cfg, '--work-dir', tmp_path / 'work', expect_ok=False)
+    assert code != 0
+    assert 'non-finite loss:' in out and 'at iteration' in out and 'continue with --resume' in out
+    assert not any(f.startswith('epoch_') for f in os.listdir(tmp_path / 'work'))  # nothing diverged was saved
+
+
+@pytest.mark.slow
+def test_class_count_mismatch_and_empty_data_are_clear_errors(tmp_path, cls_data):
+    cfg = _cfg(tmp_path, cls_data['root'], "\nmodel = dict(members=dict(head=dict(num_classes=7)))\n")
+    code, out = run_tool('train.py', cfg, '--work-dir', tmp_path / 'w1', expect_ok=False)
+    assert code != 0 and 'the training set has 4 classes but member 0 classifies 7' in out
+    empty = tmp_path / 'empty'
+    (empty / 'train').mkdir(parents=True)
+    (empty / 'val').mkdir()
+    cfg = _cfg(tmp_path, str(empty), name='empty.py')
+    code, out = run_tool('train.py', cfg, '--work-dir', tmp_path / 'w2', expect_ok=False)
+    assert code != 0 and ('empty' in out.lower() or 'No such file' in out or 'no valid' in out.lower())
+
+
+@pytest.mark.slow
+def test_missing_dataset_path_is_a_clear_error(tmp_path):
+    cfg = _cfg(tmp_path, str(tmp_path / 'does_not_exist'))
+    code, out = run_tool('train.py', cfg, '--work-dir', tmp_path / 'w', expect_ok=False)
+    assert code != 0 and 'does_not_exist' in out
+
+
+@pytest.mark.slow
+def test_resume_auto_survives_a_truncated_newest_checkpoint(tmp_path, cls_data):
+    cfg = _cfg(tmp_path, cls_data['root'], epochs=2)
+    work = tmp_path / 'work'
+    run_tool('train.py', cfg, '--work-dir', work)
+    # Simulate a kill during the last save of a run without atomic writes: epoch_2 cut in half.
+    data = (work / 'epoch_2.pth').read_bytes()
+    (work / 'epoch_2.pth').write_bytes(data[:len(data) // 2])
+    _, out = run_tool('train.py', cfg, '--work-dir', work, '--resume')
+    assert 'resuming from' in out and 'epoch_1.pth' in out
+    assert 'resumed epoch: 1' in out
+    state = torch.load(work / 'epoch_2.pth', map_location='cpu', weights_only=False)
+    assert state['meta']['epoch'] == 2 and int(state['state_dict']['memory.num_updates']) == 8

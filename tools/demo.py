@@ -1,0 +1,268 @@
+"""The main job on embedded data: pretrain an MCL cohort and its independent baseline, transfer a member's
+backbone to detection and segmentation, and compare — all through tools/train.py and the project's configs.
+
+    python tools/demo.py [--quick] [--seeds N] [--jobs J] [--out outputs/demo]
+
+1. generates (once; cached) a digits world in real formats — scikit-learn's handwritten digits (shipped in
+   the package) as objects: an image folder, COCO instances json, Pascal VOC XML detection and VOC 2012
+   segmentation sets, the same 10 classes throughout, evaluation splits from held-out writers;
+2. pretrains MCL x2 (ResNet-18 at 1/4 width) and the same two members independently, same data/seeds;
+3. extracts member 0 of each with tools/extract_backbone.py;
+4. fine-tunes Mask R-CNN (COCO format), Faster R-CNN (VOC format) and FCN (VOC segmentation) from each
+   initialisation — MCL member, baseline member, random — with identical budgets;
+5. writes results.md / results.csv (mean ± std over seeds), pretraining curves and a transfer chart.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import List
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from mcl_mm.utils.results import bar_chart, scalar_records, write_table  # noqa: E402
+
+PRETRAIN = OrderedDict([('mcl', 'configs/demo/mcl_resnet18w16x2_1xb32-15e_digits.py'),
+                        ('baseline', 'configs/demo/independent_resnet18w16x2_1xb32-15e_digits.py')])
+TRANSFER = OrderedDict([('coco', 'configs/demo/mask-rcnn_r18w16_fpn_digits-coco.py'),
+                        ('voc_det', 'configs/demo/faster-rcnn_r18w16_fpn_digits-voc0712.py'),
+                        ('voc_seg', 'configs/demo/fcn_r18w16-d8_digits-voc12.py')])
+INITS = ('mcl', 'baseline', 'random')
+ARM_LABELS = {'mcl': 'MCL x2 (member 0)', 'baseline': 'independent x2 (member 0)', 'random': 'random init'}
+COLUMNS = OrderedDict([('member_0/top1', 'member 0 top-1'), ('member_1/top1', 'member 1 top-1'),
+                       ('ensemble/top1', 'ensemble top-1'), ('coco/bbox_mAP', 'box AP'),
+                       ('coco/segm_mAP', 'mask AP'), ('pascal_voc/mAP', 'VOC mAP'), ('mIoU', 'mIoU')])
+# Sizes of the generated world and of each run: full mode / --quick.
+MODES = {
+    'full': dict(cls_train=200, cls_val=40, coco=(96, 40), voc=(48, 40, 48), seg=(120, 40), pre_epochs=15,
+                 det_epochs=4, seg_iters=600, seeds=3),
+    'quick': dict(cls_train=24, cls_val=10, coco=(24, 12), voc=(16, 12, 16), seg=(24, 12), pre_epochs=2,
+                  det_epochs=1, seg_iters=20, seeds=1),
+}
+PROGRESS = re.compile(r'(Epoch|Iter)\((train|val)\)|Traceback|Error')
+
+
+@dataclass
+class Job:
+    tag: str
+    cmd: List[str]
+    cost: float  # relative estimate, for the ETA
+    log: str = ''
+    deps: List[str] = field(default_factory=list)
+    work_dir: str = ''  # wiped before the job starts: results never mix with an earlier run's
+
+
+def generate_data(data_root: str, mode: dict, quick: bool) -> None:
+    """The shapes world in its real file formats; skipped when the same spec was generated before."""
+    from mcl_mm.datasets.synthetic import (DigitObjects, make_coco_instances, make_digit_classification_folder,
+                                           make_semantic_set, make_voc_detection)
+    spec = dict(version=2, quick=quick, **{k: mode[k] for k in ('cls_train', 'cls_val', 'coco', 'voc', 'seg')})
+    stamp = osp.join(data_root, 'spec.json')
+    if osp.exists(stamp) and json.load(open(stamp)) == json.loads(json.dumps(spec)):
+        print(f'[demo] data: reusing {data_root}')
+        return
+    start = time.time()
+    shutil.rmtree(data_root, ignore_errors=True)
+    digits = DigitObjects.classes
+    make_digit_classification_folder(osp.join(data_root, 'digits_cls'), train_per_class=mode['cls_train'],
+                                     val_per_class=mode['cls_val'], image_size=32, seed=0)
+    # Scenes: training splits from the training writers, evaluation splits from the held-out writers.
+    train_digits, val_digits = DigitObjects('train'), DigitObjects('val')
+    for split, n, seed, drawer in (('train', mode['coco'][0], 1, train_digits), ('val', mode['coco'][1], 2, val_digits)):
+        make_coco_instances(osp.join(data_root, 'coco'), split, num_images=n, image_size=(96, 128), classes=digits,
+                            seed=seed, img_dir=split, drawer=drawer)
+    v07, test, v12 = mode['voc']
+    make_voc_detection(osp.join(data_root, 'VOCdevkit'), {'VOC2007': {'trainval': v07}, 'VOC2012': {'trainval': v12}},
+                       image_size=(96, 128), class_names=digits, seed=3, drawer=train_digits)
+    make_voc_detection(osp.join(data_root, 'VOCdevkit'), {'VOC2007': {'test': test}}, image_size=(96, 128),
+                       class_names=digits, seed=5, drawer=val_digits)
+    for split, n, seed, drawer in (('train', mode['seg'][0], 4, train_digits), ('val', mode['seg'][1], 6, val_digits)):
+        make_semantic_set(osp.join(data_root, 'VOCdevkit', 'VOC2012'), 'voc12', {split: n}, image_size=(96, 128),
+                          num_classes=10, seed=seed, drawer=drawer)
+    with open(stamp, 'w') as f:
+        json.dump(spec, f)
+    print(f'[demo] data: generated {data_root} in {time.time() - start:.0f} s')
+
+
+def plan(args, mode) -> List[Job]:
+    py = sys.executable
+    train, out = osp.join(ROOT, 'tools', 'train.py'), args.out
+    num_train = 10 * mode['cls_train']
+    jobs = []
+    for seed in range(args.seeds):
+        for arm, cfg in PRETRAIN.items():
+            opts = [f'randomness.seed={seed}', f'train_cfg.max_epochs={mode["pre_epochs"]}',
+                    f'train_cfg.val_interval={max(1, mode["pre_epochs"] // 6)}',
+                    f'default_hooks.checkpoint.interval={mode["pre_epochs"]}',
+                    f'param_scheduler.1.end={mode["pre_epochs"]}']
+            if arm == 'mcl':
+                opts.append(f'model.memory.num_samples={num_train}')
+            work = f'{out}/pretrain/{arm}/s{seed}'
+            jobs.append(Job(f'pretrain/{arm}/s{seed}', [py, train, osp.join(ROOT, cfg), '--work-dir', work,
+                                                        '--cfg-options', *opts], cost=3 if arm == 'mcl' else 2,
+                            work_dir=work))
+            ckpt = f'{out}/pretrain/{arm}/s{seed}/epoch_{mode["pre_epochs"]}.pth'
+            jobs.append(Job(f'extract/{arm}/s{seed}', [py, osp.join(ROOT, 'tools', 'extract_backbone.py'), ckpt,
+                                                       f'{out}/backbones/{arm}_s{seed}.pth', '--member', '0'],
+                            cost=0.3, deps=[f'pretrain/{arm}/s{seed}']))
+        for task, cfg in TRANSFER.items():
+            for init in INITS:
+                if init == 'random':
+                    init_opts = ['model.backbone.init_cfg=None']
+                else:
+                    init_opts = [f'model.backbone.init_cfg.checkpoint={out}/backbones/{init}_s{seed}.pth',
+                                 'model.backbone.init_cfg.prefix=None']
+                if task == 'voc_seg':
+                    sched = [f'train_cfg.max_iters={mode["seg_iters"]}', f'train_cfg.val_interval={mode["seg_iters"]}',
+                             f'param_scheduler.0.end={mode["seg_iters"]}',
+                             f'default_hooks.checkpoint.interval={mode["seg_iters"]}']
+                else:
+                    e = mode['det_epochs']
+                    sched = [f'train_cfg.max_epochs={e}', f'train_cfg.val_interval={e}', f'param_scheduler.1.end={e}',
+                             f'param_scheduler.1.milestones=[{max(1, e - 2)}]', f'default_hooks.checkpoint.interval={e}']
+                deps = [] if init == 'random' else [f'extract/{init}/s{seed}']
+                work = f'{out}/transfer/{task}/{init}/s{seed}'
+                jobs.append(Job(f'transfer/{task}/{init}/s{seed}',
+                                [py, train, osp.join(ROOT, cfg), '--work-dir', work, '--cfg-options',
+                                 f'randomness.seed={seed}', *init_opts, *sched],
+                                cost={'coco': 1.5, 'voc_det': 1.0, 'voc_seg': 1.2}[task], deps=deps, work_dir=work))
+    return jobs
+
+
+def run_jobs(jobs: List[Job], args) -> None:
+    """Run jobs (dependencies first) up to --jobs at a time; stream each job's progress lines with its tag."""
+    os.makedirs(osp.join(args.out, 'logs'), exist_ok=True)
+    threads = str(max(1, (os.cpu_count() or 2) // args.jobs))
+    env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, PYTHONUNBUFFERED='1')
+    pending, running, done = list(jobs), {}, set()
+    total_cost, done_cost, start = sum(j.cost for j in jobs), 0.0, time.time()
+
+    def pump(job, proc):
+        with open(job.log, 'w') as log:
+            for line in proc.stdout:
+                log.write(line)
+                if PROGRESS.search(line) and 'mmengine - INFO -' in line:
+                    print(f'[{job.tag}] {line.split("mmengine - INFO - ")[-1].rstrip()[:150]}', flush=True)
+
+    while pending or running:
+        for job in [j for j in pending if all(d in done for d in j.deps)]:
+            if len(running) >= args.jobs:
+                break
+            job.log = osp.join(args.out, 'logs', job.tag.replace('/', '_') + '.log')
+            if job.work_dir:
+                shutil.rmtree(job.work_dir, ignore_errors=True)
+            proc = subprocess.Popen(job.cmd, cwd=args.workdir, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+            reader = threading.Thread(target=pump, args=(job, proc), daemon=True)
+            reader.start()
+            running[job.tag] = (job, proc, reader)
+            pending.remove(job)
+            print(f'[demo] start {job.tag}', flush=True)
+        time.sleep(0.2)
+        for tag, (job, proc, reader) in list(running.items()):
+            if proc.poll() is None:
+                continue
+            reader.join()
+            del running[tag]
+            if proc.returncode != 0:
+                for _, other, _ in running.values():
+                    other.kill()
+                tail = open(job.log).read()[-4000:]
+                raise SystemExit(f'[demo] {tag} failed (exit {proc.returncode}); log {job.log}:\n{tail}')
+            done.add(tag)
+            done_cost += job.cost
+            elapsed = time.time() - start
+            eta = elapsed / done_cost * (total_cost - done_cost)
+            print(f'[demo] done {tag} | {len(done)}/{len(jobs)} jobs | elapsed {elapsed / 60:.1f} min | '
+                  f'ETA {eta / 60:.1f} min', flush=True)
+
+
+def last_val(work_dir: str, keys) -> dict:
+    found = {}
+    for record in scalar_records(work_dir):
+        for key in keys:
+            for name in (key, f'cohort/{key}'):
+                if name in record:
+                    found[key] = record[name]
+    return found
+
+
+def collect(args, mode) -> str:
+    rows = OrderedDict((ARM_LABELS[i], {}) for i in INITS)
+    for seed in range(args.seeds):
+        for arm in PRETRAIN:
+            for key, value in last_val(f'{args.out}/pretrain/{arm}/s{seed}', list(COLUMNS)[:3]).items():
+                rows[ARM_LABELS[arm]].setdefault(key, []).append(value)
+        for task in TRANSFER:
+            for init in INITS:
+                metrics = last_val(f'{args.out}/transfer/{task}/{init}/s{seed}', list(COLUMNS)[3:])
+                for key, value in metrics.items():
+                    scale = 100 if key.startswith(('coco/', 'pascal_voc/')) else 1
+                    rows[ARM_LABELS[init]].setdefault(key, []).append(value * scale)
+    markdown = write_table(rows, COLUMNS, args.out, 'results', first_column='pretraining')
+    transfer_rows = OrderedDict((k, {m: v for m, v in r.items() if m in list(COLUMNS)[3:]}) for k, r in rows.items())
+    bar_chart(transfer_rows, OrderedDict(list(COLUMNS.items())[3:]), osp.join(args.out, 'transfer.png'),
+              f'Transfer from each initialisation ({args.seeds} seed{"s" if args.seeds > 1 else ""})')
+    plot_pretraining(args)
+    return markdown
+
+
+def plot_pretraining(args) -> None:
+    """Loss terms per iteration (both arms, seed 0) and validation top-1 per epoch."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
+    for arm, style in (('mcl', '-'), ('baseline', '--')):
+        records = scalar_records(f'{args.out}/pretrain/{arm}/s0')
+        train = [r for r in records if 'loss' in r]
+        for key in ('loss_ce_m0', 'loss_ce_m1', 'loss_vcl', 'loss_soft_vcl', 'loss_icl', 'loss_soft_icl'):
+            points = [(r['step'], r[key]) for r in train if key in r]
+            if points:
+                ax_loss.plot(*zip(*points), style, label=f'{arm}: {key[5:]}', linewidth=1)
+        val = [r for r in records if 'cohort/ensemble/top1' in r]
+        for key in ('member_0/top1', 'member_1/top1', 'ensemble/top1'):
+            ax_acc.plot([r['step'] for r in val], [r[f'cohort/{key}'] for r in val], style, marker='o', markersize=3,
+                        label=f'{arm}: {key.split("/")[0]}')
+    ax_loss.set(title='pretraining losses (seed 0, weighted terms)', xlabel='iteration', yscale='log')
+    ax_acc.set(title='validation top-1 (%)', xlabel='epoch')
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(osp.join(args.out, 'pretrain_curves.png'), dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description='MCL demo: pretrain -> transfer -> results, on generated data')
+    parser.add_argument('--quick', action='store_true', help='tiny sizes, 1 seed: the pipeline in ~3 minutes')
+    parser.add_argument('--seeds', type=int, help='seeds per arm (full: 3, quick: 1)')
+    parser.add_argument('--jobs', type=int, default=2, help='runs at once (each gets cores / jobs threads)')
+    parser.add_argument('--out', default='outputs/demo', help='output folder (tables, plots, logs, work dirs)')
+    parser.add_argument('--workdir', default=ROOT, help='where data/demo lives (configs read data/demo/...)')
+    args = parser.parse_args(argv)
+    mode = MODES['quick' if args.quick else 'full']
+    args.seeds = args.seeds or mode['seeds']
+    args.out = osp.abspath(args.out)
+    start = time.time()
+    generate_data(osp.join(args.workdir, 'data', 'demo'), mode, args.quick)
+    run_jobs(plan(args, mode), args)
+    markdown = collect(args, mode)
+    print(f'\n[demo] {"quick " if args.quick else ""}results, {args.seeds} seed(s), '
+          f'{(time.time() - start) / 60:.1f} min on {os.cpu_count()} CPU cores:\n')
+    print(markdown)
+    print(f'[demo] written to {args.out}: results.md, results.csv, pretrain_curves.png, transfer.png, logs/')
+
+
+if __name__ == '__main__':
+    main()
