@@ -62,7 +62,10 @@ def main():
     parser.add_argument('--bank-size', type=int, default=1281167)
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--fp16-bank', action='store_true')
+    parser.add_argument('--plot', help='write a PNG of overhead vs neg_k here')
+    parser.add_argument('--json', help='write the rows here')
     args = parser.parse_args()
+    rows = []
     init_default_scope('mcl_mm')
     dev = args.device
     print(f'device={dev} threads={torch.get_num_threads()} {args.size}px batch={args.batch} bank N={args.bank_size}')
@@ -86,7 +89,28 @@ def main():
             wrapper = OptimWrapper(torch.optim.SGD(cohort.parameters(), lr=0.01, momentum=0.9))
             t_mcl = timed(lambda: cohort.train_step(data, wrapper), args.repeats, dev)
             print(f'{M:>2} {neg_k:>6} | {t_ind:>13.3f} {t_mcl:>9.3f} {t_mcl / t_ind:>7.3f}x', flush=True)
+            rows.append(dict(M=M, neg_k=neg_k, independent_s=t_ind, cohort_s=t_mcl, overhead=t_mcl / t_ind))
             del cohort, wrapper
+    if args.json:
+        import json
+        with open(args.json, 'w') as f:
+            json.dump(dict(device=dev, size=args.size, batch=args.batch, bank_size=args.bank_size, rows=rows), f,
+                      indent=1)
+    if args.plot:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        for M in args.members:
+            pts = [(r['neg_k'], r['overhead']) for r in rows if r['M'] == M]
+            ax.plot(*zip(*pts), marker='o', label=f'M = {M}')
+        ax.axhline(1.03, color='grey', linestyle='--', linewidth=1, label='target 1.03')
+        ax.set(xscale='log', xlabel='neg_k', ylabel='cohort step / independent steps',
+               title=f'MCL overhead, ResNet-18 {args.size}px, B={args.batch}, {dev}')
+        ax.legend()
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=120)
 
 
 if __name__ == '__main__':

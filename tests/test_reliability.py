@@ -92,3 +92,58 @@ def test_resume_auto_survives_a_truncated_newest_checkpoint(tmp_path, cls_data):
     assert 'resumed epoch: 1' in out
     state = torch.load(work / 'epoch_2.pth', map_location='cpu', weights_only=False)
     assert state['meta']['epoch'] == 2 and int(state['state_dict']['memory.num_updates']) == 8
+
+
+def test_undecodable_image_fails_clearly_or_is_skipped_and_counted(tmp_path, cls_data):
+    import shutil
+
+    from mmengine.registry import init_default_scope
+    from mmpretrain.datasets import CustomDataset
+    init_default_scope('mcl_mm')
+    root = tmp_path / 'data'
+    shutil.copytree(cls_data['root'], root)
+    bad = sorted((root / 'train').glob('*/*.png'))[0]
+    bad.write_bytes(b'this is not a png')
+
+    def dataset(policy):
+        return CustomDataset(data_root=str(root), data_prefix='train', pipeline=[
+            dict(type='LoadImageFromFileChecked', on_error=policy), dict(type='PackInputs')])
+
+    strict = dataset('fail')
+    index = [i for i in range(len(strict)) if strict.get_data_info(i)['img_path'] == str(bad)][0]
+    with pytest.raises(ValueError, match=f"cannot load image {bad}.*on_error='skip'"):
+        strict[index]
+    lenient = dataset('skip')
+    sample = lenient[index]  # served another image instead
+    assert sample['data_samples'].img_path != str(bad)
+    assert lenient.pipeline.transforms[0].skipped == 1  # counted (and logged as a warning)
+
+
+@pytest.mark.slow
+def test_a_dead_rank_ends_the_job_with_an_error(tmp_path, cls_data):
+    """2 gloo processes; rank 1 is SIGKILLed at its 3rd iteration: the job exits non-zero, it does not hang."""
+    import subprocess
+    import time
+    (tmp_path / 'die_hook.py').write_text('''
+import os, signal
+from mmengine.hooks import Hook
+from mmengine.dist import get_rank
+from mcl_mm.registry import HOOKS
+
+@HOOKS.register_module()
+class DieOnRank1(Hook):
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if get_rank() == 1 and runner.iter == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+''')
+    cfg = _cfg(tmp_path, cls_data['root'], "\ncustom_imports = dict(imports=['die_hook'], allow_failed_imports=False)\n"
+               "custom_hooks = [dict(type='CohortMemoryHook'), dict(type='DieOnRank1')]\n"
+               "train_dataloader = dict(batch_size=4)\n", epochs=3)
+    env = dict(os.environ, PYTHONPATH=f'{tmp_path}:{REPO}', PORT=str(29500 + os.getpid() % 1000))
+    start = time.time()
+    proc = subprocess.run(['bash', osp.join(REPO, 'tools', 'dist_train.sh'), str(cfg), '2', '--work-dir',
+                           str(tmp_path / 'work')], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+    assert time.time() - start < 300
+    assert 'Signal 9' in out or 'SIGKILL' in out or 'exitcode' in out, out[-3000:]

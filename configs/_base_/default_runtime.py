@@ -15,7 +15,9 @@ default_hooks = dict(
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),  # tools/train.py switches to gloo when no GPU is present
+    # tools/train.py switches to gloo when no GPU is present; a collective stuck for `timeout` seconds (a
+    # dead peer) fails instead of hanging forever.
+    dist_cfg=dict(backend='nccl', timeout=1800),
 )
 
 vis_backends = [dict(type='LocalVisBackend')]

@@ -36,8 +36,10 @@ val_dataloader = dict(
     batch_size=1, num_workers=1, persistent_workers=False,
     dataset=dict(_delete_=True, ann_file='ImageSets/Segmentation/val.txt', pipeline=test_pipeline, **seg_dataset))
 test_dataloader = val_dataloader
-max_iters = 200
+max_iters = 600
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters, by_epoch=False)]
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
 randomness = dict(seed=0)
+# Stop at the first NaN/Inf loss term instead of evaluating a diverged model.
+custom_hooks = [dict(type='NonFiniteLossHook')]

@@ -9,12 +9,12 @@ data_preprocessor = dict(
     to_rgb=True,
 )
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileChecked', on_error='fail'),  # 'skip': skip + count undecodable files
     dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.6, 1.0)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
-test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+test_pipeline = [dict(type='LoadImageFromFileChecked', on_error='fail'), dict(type='PackInputs')]
 train_dataloader = dict(
     batch_size=32,
     num_workers=1,

@@ -2,6 +2,7 @@
 import math
 
 from mmengine.hooks import Hook
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.model import is_model_wrapper
 
 from mcl_mm.registry import HOOKS
@@ -56,3 +57,8 @@ class CohortDataCheckHook(Hook):
                     f'the training set has {len(classes)} classes but member {i} classifies {num}: set '
                     f'model.members.head.num_classes={len(classes)} (and data_preprocessor.num_classes), or '
                     'point the config at the intended data')
+
+
+# Also visible from mmdet / mmseg configs (their registries descend from mmengine's root, not from mcl_mm's):
+# `custom_hooks = [dict(type='NonFiniteLossHook')]` works in any scope once tools/ have imported mcl_mm.engine.
+MMENGINE_HOOKS.register_module(name='NonFiniteLossHook', module=NonFiniteLossHook, force=True)

@@ -53,7 +53,6 @@ class CohortMemoryBank(BaseModule):
     * Under DDP the anchors' indices and embeddings are all-gathered before the update, so every rank
       applies the same global update and the banks stay identical.
     * Banks and the label table are buffers: they travel in checkpoints and are restored on resume.
-
     * Draws are counter-based (a hash of seed, update step, anchor index and column), so they are the
       same whichever rank holds the anchor; the step counter is a buffer, restored on resume.
 

@@ -1,0 +1,3 @@
+from .loading import LoadImageFromFileChecked
+
+__all__ = ['LoadImageFromFileChecked']
