@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fine-tune a detector from an MCL cohort member (or an extracted backbone).
+# Fine-tune a detector or segmentor (mmdet / mmseg config) from an MCL cohort member (or an extracted backbone).
 # Usage: tools/benchmarks/mmdetection/dist_train.sh CFG PRETRAIN GPUS [--member I] [train.py args...]
 #   --member I : PRETRAIN is a cohort training checkpoint; take members.I.backbone.*
 #   no --member: PRETRAIN is a tools/extract_backbone.py file (keys without prefix)
