@@ -144,3 +144,19 @@ def test_bad_member_configuration_is_a_clear_error():
     with pytest.raises(ValueError, match='identical member backbones'):
         MODELS.build(dict(type='MCL', members=[member, dict(member, backbone=dict(type='ResNet', depth=34))],
                           shared_trunk=['layer1']))
+
+
+def test_cifar_backbones_keep_spatial_resolution_for_32px():
+    """The CIFAR nets end at 8x8 (ResNet / WRN) or 4x4 (ShuffleNetV2 with the CIFAR stem) on 32x32 input."""
+    x = torch.randn(2, 3, 32, 32)
+    expected = {
+        ('CifarResNet', 32): (64, 8), ('WideResNet', 40): (128, 8), ('CifarShuffleNetV2', 0.5): (1024, 4),
+        ('CifarShuffleNetV2', 1.0): (1024, 4)}
+    for (kind, arg), (channels, size) in expected.items():
+        cfg = dict(type=kind, depth=arg) if kind != 'CifarShuffleNetV2' else dict(type=kind, widen_factor=arg)
+        if kind == 'WideResNet':
+            cfg['widen_factor'] = 2
+        out = MODELS.build(cfg)(x)[-1]
+        assert tuple(out.shape) == (2, channels, size, size), kind
+    n_params = sum(p.numel() for p in MODELS.build(dict(type='CifarResNet', depth=32)).parameters())
+    assert 0.45e6 < n_params < 0.48e6  # ResNet-32: 0.46 M parameters as in the paper's tables

@@ -1,3 +1,4 @@
 from .cifar_resnet import CifarResNet, WideResNet
+from .cifar_shufflenet_v2 import CifarShuffleNetV2
 
-__all__ = ['CifarResNet', 'WideResNet']
+__all__ = ['CifarResNet', 'CifarShuffleNetV2', 'WideResNet']
