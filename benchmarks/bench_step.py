@@ -87,7 +87,7 @@ def main():
                                                                   fp16=args.fp16_bank))).to(dev)
             cohort.memory.set_labels(torch.arange(args.bank_size, device=dev) % 1000)
             wrapper = OptimWrapper(torch.optim.SGD(cohort.parameters(), lr=0.01, momentum=0.9))
-            t_mcl = timed(lambda: cohort.train_step(data, wrapper), args.repeats, dev)
+            t_mcl = timed(lambda c=cohort, w=wrapper: c.train_step(data, w), args.repeats, dev)
             print(f'{M:>2} {neg_k:>6} | {t_ind:>13.3f} {t_mcl:>9.3f} {t_mcl / t_ind:>7.3f}x', flush=True)
             rows.append(dict(M=M, neg_k=neg_k, independent_s=t_ind, cohort_s=t_mcl, overhead=t_mcl / t_ind))
             del cohort, wrapper

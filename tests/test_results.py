@@ -2,8 +2,6 @@
 import csv
 import json
 
-import pytest
-
 from conftest import run_tool
 
 

@@ -1,8 +1,7 @@
 """Reading cohort training checkpoints: members, their configs and weights (export / publish / transfer)."""
 import copy
-import os
+import io
 import re
-import tempfile
 from collections import OrderedDict
 from typing import Dict, Optional, Tuple
 
@@ -10,6 +9,7 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
+from mcl_mm.engine.atomic_io import atomic_write_bytes
 from mcl_mm.engine.checkpoint import load_checkpoint_file
 
 MEMBER_KEY = re.compile(r'^members\.(\d+)\.')
@@ -79,16 +79,12 @@ def strict_load(module: nn.Module, state_dict, what: str) -> None:
     module.load_state_dict(state_dict, strict=True)
 
 
+def serialize(obj) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
 def atomic_save(obj, path: str) -> None:
-    """torch.save to a temporary file in the target directory, then rename: no half-written outputs."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.pth')
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """torch.save through the project's atomic writer (temp file + fsync + rename): no half-written outputs."""
+    atomic_write_bytes(serialize(obj), path)

@@ -1,6 +1,4 @@
 """Backbone export with strict-load verification (tools/extract_backbone.py, tools/publish_model.py)."""
-from collections import OrderedDict
-
 from mmengine.registry import init_default_scope
 
 from .cohort_checkpoint import (CohortCheckpointError, atomic_save, check_member, load_cohort_checkpoint,
@@ -71,5 +69,4 @@ def extract_backbone(checkpoint: str, out: str, member: int, fmt: str = 'openmml
             dict(state_dict=weights,
                  meta=dict(source=str(checkpoint), member=member, arch=repr(backbone_cfg), epoch=meta.get('epoch'),
                            format='openmmlab')), out)
-    return dict(arch=backbone_cfg.get('type'), num_tensors=len(weights), verified=verified,
-                weights=OrderedDict(weights))
+    return dict(arch=backbone_cfg.get('type'), num_tensors=len(weights), verified=verified)

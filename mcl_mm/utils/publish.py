@@ -3,12 +3,13 @@ import datetime
 import glob
 import hashlib
 import json
-import os
 import os.path as osp
 from typing import Optional, Tuple
 
-from .cohort_checkpoint import (atomic_save, check_member, load_cohort_checkpoint, member_model_config,
-                                member_weights)
+from mcl_mm.engine.atomic_io import atomic_write_bytes
+
+from .cohort_checkpoint import (check_member, load_cohort_checkpoint, member_model_config,
+                                member_weights, serialize)
 from .export import verify_backbone
 
 
@@ -54,11 +55,10 @@ def publish_member(in_file: str, out_stem: str, member: int = 0, with_head: bool
         keys='backbone.*' + (' + head.*' if with_head else ''),
     )
     date = datetime.date.today().strftime('%Y%m%d')
-    tmp = f'{out_stem}_{date}.tmp.pth'
-    atomic_save(dict(state_dict=weights, meta=meta), tmp)
-    sha = hashlib.sha256(open(tmp, 'rb').read()).hexdigest()
+    data = serialize(dict(state_dict=weights, meta=meta))
+    sha = hashlib.sha256(data).hexdigest()
     final = f'{out_stem}_{date}-{sha[:8]}.pth'
-    os.replace(tmp, final)
+    atomic_write_bytes(data, final)
     accuracy = meta['val_accuracy'] or {}
     metafile_entry = {
         'Name': osp.basename(out_stem),

@@ -3,7 +3,6 @@ import math
 from typing import Iterator, Optional
 
 import numpy as np
-import torch
 from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
 
