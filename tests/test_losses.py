@@ -14,11 +14,13 @@ def _kl(student, teacher):
     return T * T * (p_t * (torch.log(p_t) - torch.log_softmax(student / T, 0))).sum()
 
 
-def naive_memory_losses(embs, mems, pos_idx, neg_idx):
+def naive_memory_losses(embs, mems, pos_idx, neg_idx, weights=None):
+    """``weights``: optional per-anchor factor on every term of that anchor (L-MCL v2)."""
     M, B = len(embs), embs[0].shape[0]
     P = pos_idx.shape[1]
     out = dict(vcl=0.0, soft_vcl=0.0, icl=0.0, soft_icl=0.0)
     for b in range(B):
+        w = 1.0 if weights is None else weights[b]
         idx = pos_idx[b].tolist() + neg_idx[b].tolist()
         L = {}
         for i in range(M):
@@ -29,20 +31,22 @@ def naive_memory_losses(embs, mems, pos_idx, neg_idx):
                 if i == j:
                     continue
                 logp = torch.log_softmax(L[i, j], 0)
-                out['icl'] = out['icl'] - logp[:P].mean() / B
-                out['soft_icl'] = out['soft_icl'] + _kl(L[i, j], L[j, i]) / B
+                out['icl'] = out['icl'] - w * logp[:P].mean() / B
+                out['soft_icl'] = out['soft_icl'] + w * _kl(L[i, j], L[j, i]) / B
         V = {m: L[m, m][1:] for m in range(M)}
         for m in range(M):
-            out['vcl'] = out['vcl'] - torch.log_softmax(V[m], 0)[:P - 1].mean() / B
+            out['vcl'] = out['vcl'] - w * torch.log_softmax(V[m], 0)[:P - 1].mean() / B
             for n in range(M):
                 if n != m:
-                    out['soft_vcl'] = out['soft_vcl'] + _kl(V[m], V[n]) / B
+                    out['soft_vcl'] = out['soft_vcl'] + w * _kl(V[m], V[n]) / B
     return out
 
 
-def naive_inbatch_losses(embs, labels, tau):
+def naive_inbatch_losses(embs, labels, tau, weights=None):
+    """``weights``: optional per-anchor factor on every term of that anchor (L-MCL v2)."""
     M, B = len(embs), embs[0].shape[0]
     out = dict(vcl=0.0, soft_vcl=0.0, icl=0.0, soft_icl=0.0)
+    w = [1.0] * B if weights is None else weights
 
     def supcon(a_emb, c_emb):
         total, anchors = 0.0, 0
@@ -53,7 +57,7 @@ def naive_inbatch_losses(embs, labels, tau):
                 continue
             logits = torch.stack([torch.dot(a_emb[a], c_emb[b]) / tau for b in others])
             logp = torch.log_softmax(logits, 0)
-            total = total - torch.stack([logp[others.index(p)] for p in pos]).mean()
+            total = total - w[a] * torch.stack([logp[others.index(p)] for p in pos]).mean()
             anchors += 1
         return total / anchors
 
@@ -67,8 +71,10 @@ def naive_inbatch_losses(embs, labels, tau):
             else:
                 out['icl'] = out['icl'] + supcon(embs[i], embs[j])
                 for a in range(B):
-                    out['soft_icl'] = out['soft_icl'] + _kl(rows(embs[i], embs[j], a), rows(embs[j], embs[i], a)) / B
-                    out['soft_vcl'] = out['soft_vcl'] + _kl(rows(embs[i], embs[i], a), rows(embs[j], embs[j], a)) / B
+                    out['soft_icl'] = out['soft_icl'] + w[a] * _kl(rows(embs[i], embs[j], a),
+                                                                    rows(embs[j], embs[i], a)) / B
+                    out['soft_vcl'] = out['soft_vcl'] + w[a] * _kl(rows(embs[i], embs[i], a),
+                                                                    rows(embs[j], embs[j], a)) / B
     return out
 
 

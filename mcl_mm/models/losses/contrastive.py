@@ -20,24 +20,34 @@ from torch import Tensor
 MCL_TERMS = ('vcl', 'soft_vcl', 'icl', 'soft_icl')
 
 
+def _at_least_fp32(x: Tensor) -> Tensor:
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def kl_div_with_temperature(student: Tensor, teacher: Tensor, temperature: float) -> Tensor:
     """T² · KL(softmax(teacher/T) || softmax(student/T)) summed over the last dim, the teacher detached.
 
-    Returns one value per row (all leading dims kept).
+    Returns one value per row (all leading dims kept). Computed in fp32: under autocast the difference
+    of two close log-distributions cancels badly in half precision (65 % off in bf16, measured).
     """
-    log_p_student = F.log_softmax(student / temperature, dim=-1)
-    log_p_teacher = F.log_softmax(teacher.detach() / temperature, dim=-1)
+    log_p_student = F.log_softmax(_at_least_fp32(student) / temperature, dim=-1)
+    log_p_teacher = F.log_softmax(_at_least_fp32(teacher.detach()) / temperature, dim=-1)
     kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(-1)
     return kl * temperature**2
 
 
-def multi_positive_nll(logits: Tensor, pos_mask: Tensor, valid_mask: Optional[Tensor] = None) -> Tensor:
+def multi_positive_nll(logits: Tensor,
+                       pos_mask: Tensor,
+                       valid_mask: Optional[Tensor] = None,
+                       anchor_weights: Optional[Tensor] = None) -> Tensor:
     """-mean over positives of log-softmax, averaged over anchors that have a positive.
 
     Args:
         logits: (..., B, C) scores of each anchor against C candidates.
         pos_mask: (B, C) bool, broadcast over the leading dims.
         valid_mask: (B, C) bool; False columns are left out of the softmax (e.g. the anchor itself).
+        anchor_weights: (B,) multiplies each anchor's term (L-MCL v2); the average still divides by the
+            number of anchors with a positive.
 
     Returns:
         (...) loss per leading index.
@@ -50,8 +60,10 @@ def multi_positive_nll(logits: Tensor, pos_mask: Tensor, valid_mask: Optional[Te
     log_prob = log_prob.masked_fill(~pos_mask, 0.0)
     num_pos = pos_mask.sum(-1)
     has_pos = num_pos > 0
-    per_anchor = -log_prob.sum(-1) / num_pos.clamp(min=1)
-    return (per_anchor * has_pos).sum(-1) / has_pos.sum().clamp(min=1)
+    per_anchor = -log_prob.sum(-1) / num_pos.clamp(min=1) * has_pos
+    if anchor_weights is not None:
+        per_anchor = per_anchor * anchor_weights
+    return per_anchor.sum(-1) / has_pos.sum().clamp(min=1)
 
 
 def _off_diagonal_sum(values: Tensor) -> Tensor:
@@ -60,27 +72,36 @@ def _off_diagonal_sum(values: Tensor) -> Tensor:
     return values.masked_fill(eye, 0.0).sum()
 
 
-def pairwise_kl(relations: Tensor, temperature: float) -> Tensor:
+def _anchor_mean(per_anchor: Tensor, anchor_weights: Optional[Tensor]) -> Tensor:
+    """Mean over the last (anchor) dim, each anchor's value scaled by its weight when given."""
+    if anchor_weights is not None:
+        per_anchor = per_anchor * anchor_weights
+    return per_anchor.mean(-1)
+
+
+def pairwise_kl(relations: Tensor, temperature: float, anchor_weights: Optional[Tensor] = None) -> Tensor:
     """Soft ICL: sum over ordered pairs i != j of KL(R[i, j] as student || R[j, i] as teacher).
 
     Args:
         relations: (M, M, B, C) logits.
+        anchor_weights: optional (B,) per-anchor weights.
     """
     kl = kl_div_with_temperature(relations, relations.transpose(0, 1), temperature)  # (M, M, B)
-    return _off_diagonal_sum(kl.mean(-1))
+    return _off_diagonal_sum(_anchor_mean(kl, anchor_weights))
 
 
-def member_kl(member_logits: Tensor, temperature: float) -> Tensor:
+def member_kl(member_logits: Tensor, temperature: float, anchor_weights: Optional[Tensor] = None) -> Tensor:
     """Soft VCL: sum over ordered pairs m != m' of KL(L[m] as student || L[m'] as teacher).
 
     Args:
         member_logits: (M, B, C) logits, one distribution per member and anchor.
+        anchor_weights: optional (B,) per-anchor weights.
     """
     num_members = member_logits.shape[0]
     student = member_logits.unsqueeze(1).expand(-1, num_members, -1, -1)  # [m, m'] = L[m]
     teacher = member_logits.unsqueeze(0).expand(num_members, -1, -1, -1)  # [m, m'] = L[m']
     kl = kl_div_with_temperature(student, teacher, temperature)  # (M, M, B)
-    return _off_diagonal_sum(kl.mean(-1))
+    return _off_diagonal_sum(_anchor_mean(kl, anchor_weights))
 
 
 def memory_contrast_losses(embeddings: Sequence[Tensor],
@@ -103,36 +124,64 @@ def memory_contrast_losses(embeddings: Sequence[Tensor],
     Returns:
         dict with scalar tensors ``vcl``, ``soft_vcl``, ``icl``, ``soft_icl``.
     """
-    num_members = len(embeddings)
+    _check_cohort(len(embeddings))
+    anchors = torch.stack(list(embeddings))  # (M, B, D)
+    relations = memory_relations(memories, pos_idx, neg_idx, anchors, tau)
+    return memory_terms(relations, pos_idx.shape[1], kl_temperature)
+
+
+def _check_cohort(num_members: int) -> None:
     if num_members < 2:
         raise ValueError(f'MCL needs a cohort of at least 2 members, got {num_members}')
-    num_pos = pos_idx.shape[1]  # 1 (own slot) + pos_k
-    anchors = torch.stack(list(embeddings))  # (M, B, D)
-    rows = gather_memory_rows(memories, torch.cat([pos_idx, neg_idx], dim=1)).to(anchors.dtype)  # (B, M*K, D)
-    batch = rows.shape[0]
-    # One batched matmul for every (bank i, embedding j) pair, read straight from the single gather:
-    # out[b, i*K + k, j] = <bank_i[idx[b, k]], v_j[b]>; relations[i, j, b, k] = out / tau.
-    out = torch.bmm(rows, anchors.permute(1, 2, 0))  # (B, M*K, M)
-    relations = (out.view(batch, num_members, -1, num_members).permute(1, 3, 0, 2) / tau).contiguous()
-    num_candidates = relations.shape[-1]
 
+
+def memory_relations(memories: Union[Tensor, Sequence[Tensor]], pos_idx: Tensor, neg_idx: Tensor,
+                     anchors: Tensor, tau: float) -> Tensor:
+    """Scores of every bank's sampled rows against every anchor view: (G, V, B, K).
+
+    ``out[g, v, b, k] = <bank_g[idx[b, k]], anchors[v, b]> / tau`` with ``idx = [pos_idx, neg_idx]``, from
+    one gather of the G banks and one batched matmul. With V = G (one view per member) this is the
+    ``R[i, j]`` (bank i, embedding j) stack of MCL; L-MCL passes every (member, stage) view at once.
+
+    Args:
+        anchors: (V, B, D) L2-normalised embeddings.
+    """
+    rows = gather_memory_rows(memories, torch.cat([pos_idx, neg_idx], dim=1)).to(anchors.dtype)  # (B, G*K, D)
+    batch, num_views = rows.shape[0], anchors.shape[0]
+    num_banks = rows.shape[1] // (pos_idx.shape[1] + neg_idx.shape[1])
+    out = torch.bmm(rows, anchors.permute(1, 2, 0))  # (B, G*K, V)
+    return (out.view(batch, num_banks, -1, num_views).permute(1, 3, 0, 2) / tau).contiguous()
+
+
+def memory_terms(relations: Tensor,
+                 num_pos: int,
+                 kl_temperature: float,
+                 anchor_weights: Optional[Tensor] = None) -> Dict[str, Tensor]:
+    """The four MCL terms from bank relations ``R[i, j]`` = bank of i scored against embedding j.
+
+    Args:
+        relations: (M, M, B, K); the first ``num_pos`` columns (own slot + pos_k) are the ICL positives.
+        num_pos: 1 + pos_k.
+        anchor_weights: optional (B,) weight of each anchor's terms (L-MCL v2).
+    """
+    num_members, _, batch, num_candidates = relations.shape
     # ICL (i -> j): bank of i, embedding of j; positives = own slot + pos_k same-class slots.
     icl_pos = torch.zeros(batch, num_candidates, dtype=torch.bool, device=relations.device)
     icl_pos[:, :num_pos] = True
-    icl = _off_diagonal_sum(multi_positive_nll(relations, icl_pos))
+    icl = _off_diagonal_sum(multi_positive_nll(relations, icl_pos, anchor_weights=anchor_weights))
 
     # VCL (m): own bank, own embedding, own slot dropped; positives = the pos_k same-class slots.
     member_idx = torch.arange(num_members, device=relations.device)
     vcl_logits = relations[member_idx, member_idx, :, 1:]  # (M, B, K - 1)
     vcl_pos = icl_pos[:, 1:].clone()
     vcl_pos[:, num_pos - 1:] = False
-    vcl = multi_positive_nll(vcl_logits, vcl_pos).sum()
+    vcl = multi_positive_nll(vcl_logits, vcl_pos, anchor_weights=anchor_weights).sum()
 
     return dict(
         vcl=vcl,
-        soft_vcl=member_kl(vcl_logits, kl_temperature),
+        soft_vcl=member_kl(vcl_logits, kl_temperature, anchor_weights),
         icl=icl,
-        soft_icl=pairwise_kl(relations, kl_temperature),
+        soft_icl=pairwise_kl(relations, kl_temperature, anchor_weights),
     )
 
 
@@ -168,22 +217,35 @@ def inbatch_contrast_losses(embeddings: Sequence[Tensor],
     Returns:
         dict with scalar tensors ``vcl``, ``soft_vcl``, ``icl``, ``soft_icl``.
     """
-    num_members = len(embeddings)
-    if num_members < 2:
-        raise ValueError(f'MCL needs a cohort of at least 2 members, got {num_members}')
+    _check_cohort(len(embeddings))
     anchors = torch.stack(list(embeddings))  # (M, B, D)
     relations = torch.einsum('ibd,jcd->ijbc', anchors, anchors) / tau  # (M, M, B, B)
-    batch = relations.shape[-1]
+    return inbatch_terms(relations, labels, kl_temperature)
+
+
+def inbatch_terms(relations: Tensor,
+                  labels: Tensor,
+                  kl_temperature: float,
+                  anchor_weights: Optional[Tensor] = None) -> Dict[str, Tensor]:
+    """The four MCL terms from in-batch relations ``S[m, m'] = v_m v_m'^T / tau``.
+
+    Args:
+        relations: (M, M, B, B).
+        labels: (B,).
+        anchor_weights: optional (B,) weight of each anchor's terms (L-MCL v2).
+    """
+    num_members, batch = relations.shape[0], relations.shape[-1]
     not_self = ~torch.eye(batch, dtype=torch.bool, device=relations.device)
     same_class = labels.view(-1, 1) == labels.view(1, -1)
-    nll = multi_positive_nll(relations, same_class & not_self, valid_mask=not_self)  # (M, M)
+    nll = multi_positive_nll(relations, same_class & not_self, valid_mask=not_self,
+                             anchor_weights=anchor_weights)  # (M, M)
     member_idx = torch.arange(num_members, device=relations.device)
     member_relations = relations[member_idx, member_idx]  # (M, B, B)
     return dict(
         vcl=nll.diagonal().sum(),
-        soft_vcl=member_kl(member_relations, kl_temperature),
+        soft_vcl=member_kl(member_relations, kl_temperature, anchor_weights),
         icl=_off_diagonal_sum(nll),
-        soft_icl=pairwise_kl(relations, kl_temperature),
+        soft_icl=pairwise_kl(relations, kl_temperature, anchor_weights),
     )
 
 
