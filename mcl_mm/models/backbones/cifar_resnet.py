@@ -148,6 +148,7 @@ class WideResNet(_CifarStagedNet):
                                  drop_rate=drop_rate))
             in_channels = width
         self.bn_final = nn.BatchNorm2d(widths[-1])
+        self.relu_final = nn.ReLU(inplace=True)  # a module, so L-MCL branches can copy the tail
         self.out_channels = widths[-1]
 
     def stem(self, x: Tensor) -> Tensor:
@@ -155,4 +156,4 @@ class WideResNet(_CifarStagedNet):
 
     def head_act(self, x: Tensor) -> Tensor:
         # Pre-activation nets need a final BN-ReLU before pooling.
-        return F.relu(self.bn_final(x))
+        return self.relu_final(self.bn_final(x))

@@ -1,0 +1,130 @@
+"""L-MCL auxiliary refinement branches (MCL_SPEC §3), tapped after intermediate backbone stages."""
+import contextlib
+import copy
+from typing import Dict, Iterator, List, Sequence, Tuple
+
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from mcl_mm.registry import MODELS
+
+BRANCH_DEPTHS = ('full', 'first_block')
+
+
+@contextlib.contextmanager
+def capture_stage_outputs(backbone: nn.Module, names: Sequence[str]) -> Iterator[Dict[str, Tensor]]:
+    """Record the outputs of ``backbone``'s sub-modules ``names`` during the forward run inside the block.
+
+    Hooks are added on entry and removed on exit, so a module shared by several members (a shared trunk)
+    reports to whichever member is running. Works under DDP and ``torch.func.functional_call``.
+    """
+    captured: Dict[str, Tensor] = {}
+    handles = []
+    for name in names:
+        def hook(module, args, output, name=name):
+            captured[name] = output
+        handles.append(_stage(backbone, name).register_forward_hook(hook))
+    try:
+        yield captured
+    finally:
+        for handle in handles:
+            handle.remove()
+    missing = [name for name in names if name not in captured]
+    if missing:
+        raise RuntimeError(f'L-MCL: backbone stages {missing} did not run during the forward pass; '
+                           f'check `branches.taps` against the stages {type(backbone).__name__} executes')
+
+
+def _stage(backbone: nn.Module, name: str) -> nn.Module:
+    try:
+        return backbone.get_submodule(name)
+    except AttributeError:
+        children = [n for n, _ in backbone.named_children()]
+        raise ValueError(f'L-MCL branches: {type(backbone).__name__} has no stage {name!r}; '
+                         f'its top-level modules are {children}') from None
+
+
+def _fresh_copy(module: nn.Module, depth: str) -> nn.Module:
+    """A re-initialised copy of a stage: all of it, or (``first_block``) its first block only."""
+    if depth == 'first_block' and isinstance(module, nn.Sequential):
+        module = module[0]
+    module = copy.deepcopy(module)
+    for sub in module.modules():
+        if hasattr(sub, 'reset_parameters'):
+            sub.reset_parameters()
+    return module
+
+
+@MODELS.register_module()
+class AuxiliaryBranches(BaseModule):
+    """One branch per tapped stage of a member backbone: copies of the remaining stages, pooling, a
+    classifier and an embedding head.
+
+    The branch tapped after stage ``stages[t]`` runs fresh copies of ``stages[t+1:]`` (``depth='full'``,
+    the CIFAR recipe) or of their first blocks only (``depth='first_block'``, the ImageNet ResNet recipe:
+    channels and strides match the main path at a fraction of its cost), then ``tail`` (modules the
+    backbone applies after its last stage, e.g. WRN's final BN-ReLU), global average pooling, a Linear
+    classifier and a :class:`ContrastEmbedHead`. The copies share nothing with the trunk.
+
+    Args:
+        backbone: the member backbone whose stages are copied (not stored here).
+        stages: names of the backbone's stage modules in execution order (``layer1..layer4`` for
+            mmpretrain's ResNet, ``layer1..layer3`` for CIFAR nets, ``layers.0..layers.3`` for ShuffleNetV2).
+        taps: the stages after which a branch starts (not the last one).
+        in_channels: channels of the last stage (the member classifier's ``in_channels``).
+        num_classes: classifier outputs.
+        depth: ``'full'`` or ``'first_block'``.
+        tail: backbone modules applied after the last stage, copied too.
+        embed_head: config of each branch's embedding head (``in_channels`` is filled in).
+    """
+
+    def __init__(self,
+                 backbone: nn.Module,
+                 stages: Sequence[str],
+                 taps: Sequence[str],
+                 in_channels: int,
+                 num_classes: int,
+                 depth: str = 'full',
+                 tail: Sequence[str] = (),
+                 embed_head: dict = dict(type='ContrastEmbedHead'),
+                 init_cfg=(dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu'),
+                           dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']))):
+        super().__init__(init_cfg=list(init_cfg) if init_cfg else None)
+        if depth not in BRANCH_DEPTHS:
+            raise ValueError(f'AuxiliaryBranches depth must be one of {BRANCH_DEPTHS}, got {depth!r}')
+        stages, taps = tuple(stages), tuple(taps)
+        unknown = [t for t in taps if t not in stages[:-1]]
+        if unknown or len(set(taps)) != len(taps) or not taps:
+            raise ValueError(f'AuxiliaryBranches taps {list(taps)} must be distinct, non-empty, and name stages '
+                             f'before the last one of {list(stages)}')
+        self.taps = tuple(sorted(taps, key=stages.index))
+        self.in_channels = in_channels
+        self.branches = nn.ModuleList()
+        for tap in self.taps:
+            remaining = [_stage(backbone, name) for name in stages[stages.index(tap) + 1:]]
+            remaining += [_stage(backbone, name) for name in tail]
+            self.branches.append(nn.Sequential(*[_fresh_copy(m, depth) for m in remaining]))
+        self.classifiers = nn.ModuleList(nn.Linear(in_channels, num_classes) for _ in self.taps)
+        self.embed_heads = nn.ModuleList(
+            MODELS.build(dict(embed_head, in_channels=in_channels)) for _ in self.taps)
+
+    @property
+    def num_branches(self) -> int:
+        return len(self.taps)
+
+    def forward(self, stage_outputs: Dict[str, Tensor], embed: bool = True) -> Tuple[List[Tensor], ...]:
+        """Per branch: pooled feature (B, C), logits (B, num_classes) and (if ``embed``) embedding.
+
+        Args:
+            stage_outputs: the tapped stage outputs, keyed by stage name (from :func:`capture_stage_outputs`).
+        """
+        feats, logits, embeddings = [], [], []
+        for tap, branch, classifier, embed_head in zip(self.taps, self.branches, self.classifiers,
+                                                       self.embed_heads):
+            feat = F.adaptive_avg_pool2d(branch(stage_outputs[tap]), 1).flatten(1)
+            feats.append(feat)
+            logits.append(classifier(feat))
+            if embed:
+                embeddings.append(embed_head(feat))
+        return feats, logits, embeddings
