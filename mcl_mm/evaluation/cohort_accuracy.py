@@ -13,7 +13,10 @@ class CohortAccuracy(BaseMetric):
     """Reports ``member_<i>/top<k>`` for each member and ``ensemble/top<k>`` (mean of member softmaxes).
 
     Reads ``member_scores`` (M, C) and ``pred_score`` written by :meth:`MCL.predict`. A plain classifier's
-    output (no ``member_scores``) is reported as the ensemble only.
+    output (no ``member_scores``) is reported as the ensemble only. L-MCL outputs add
+    ``member_<i>/s<k>/top<k>`` for the auxiliary classifier of stage k (``stage_scores``) and
+    ``member_<i>/aggregate/top<k>`` for the v2 stage aggregate (``aggregate_scores``);
+    ``member_<i>/top<k>`` stays the member's own (exported) classifier.
     """
 
     default_prefix = 'cohort'
@@ -25,8 +28,11 @@ class CohortAccuracy(BaseMetric):
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
             result = dict(gt_label=sample['gt_label'].cpu(), pred_score=sample['pred_score'].cpu())
-            if 'member_scores' in sample:
-                result['member_scores'] = sample['member_scores'].cpu()
+            for key in ('member_scores', 'aggregate_scores'):
+                if key in sample:
+                    result[key] = sample[key].cpu()
+            if 'stage_scores' in sample:
+                result['stage_scores'] = [scores.cpu() for scores in sample['stage_scores']]
             self.results.append(result)
 
     def compute_metrics(self, results: List[dict]) -> dict:
@@ -38,6 +44,13 @@ class CohortAccuracy(BaseMetric):
         if 'member_scores' in results[0]:
             members = torch.stack([r['member_scores'] for r in results])  # (N, M, C)
             named_scores.update({f'member_{i}': members[:, i] for i in range(members.shape[1])})
+        if 'stage_scores' in results[0]:
+            for i in range(len(results[0]['stage_scores'])):
+                stages = torch.stack([r['stage_scores'][i] for r in results])  # (N, S_i - 1, C)
+                named_scores.update({f'member_{i}/s{k + 1}': stages[:, k] for k in range(stages.shape[1])})
+        if 'aggregate_scores' in results[0]:
+            aggregate = torch.stack([r['aggregate_scores'] for r in results])  # (N, M, C)
+            named_scores.update({f'member_{i}/aggregate': aggregate[:, i] for i in range(aggregate.shape[1])})
         for name, scores in named_scores.items():
             accs = Accuracy.calculate(scores, target, topk=topk)
             for k, acc in zip(topk, accs):

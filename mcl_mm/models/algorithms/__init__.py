@@ -1,3 +1,4 @@
+from .lmcl import LMCL
 from .mcl import MCL
 
-__all__ = ['MCL']
+__all__ = ['LMCL', 'MCL']

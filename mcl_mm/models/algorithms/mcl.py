@@ -139,19 +139,20 @@ class MCL(BaseModel):
                 losses[f"{'loss_ce' if key == 'loss' else key}_m{i}"] = value
 
         labels = torch.cat([s.gt_label for s in data_samples]).to(inputs.device)
-        if self.memory is None:
-            losses.update(self.loss_module(embeddings, labels, logits=logits))
-            return losses
-
-        indices = torch.as_tensor([s.sample_idx for s in data_samples], dtype=torch.long, device=inputs.device)
-        pos_idx, neg_idx = self.memory.sample(indices, labels)
-        losses.update(
-            self.loss_module(
-                embeddings, labels, logits=logits, memories=self.memory.banks, pos_idx=pos_idx,
-                neg_idx=neg_idx))
-        # The update writes the anchors' slots after the loss has read the (gathered copies of the) banks.
-        self.memory.update(indices, embeddings)
+        indices, bank = self._bank_inputs(data_samples, labels)
+        losses.update(self.loss_module(embeddings, labels, logits=logits, **bank))
+        if self.memory is not None:
+            # The update writes the anchors' slots after the loss has read the (gathered copies of the) banks.
+            self.memory.update(indices, embeddings)
         return losses
+
+    def _bank_inputs(self, data_samples: List[DataSample], labels: Tensor):
+        """Dataset indices and the bank arguments of the contrast (``{}`` on the in-batch path)."""
+        if self.memory is None:
+            return None, {}
+        indices = torch.as_tensor([s.sample_idx for s in data_samples], dtype=torch.long, device=labels.device)
+        pos_idx, neg_idx = self.memory.sample(indices, labels)
+        return indices, dict(memories=self.memory.banks, pos_idx=pos_idx, neg_idx=neg_idx)
 
     @torch.no_grad()
     def predict(self, inputs: Tensor, data_samples: Optional[List[DataSample]] = None) -> List[DataSample]:
