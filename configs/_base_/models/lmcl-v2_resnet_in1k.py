@@ -1,0 +1,15 @@
+# L-MCL v2 on ImageNet ResNets (MCL_SPEC §3): alpha = beta = 0.01, meta step every 500 iterations.
+_base_ = ['./lmcl_resnet_in1k.py']
+
+model = dict(
+    mode='v2',
+    loss=dict(loss_weights=dict(vcl=0.01, icl=0.01)),
+    aggregate_kd_weight=1.0,
+    weight_net=dict(proj_dim=128),
+    meta=dict(freq=500, times=2),
+)
+custom_hooks = [
+    dict(type='CohortMemoryHook'),
+    dict(type='LMCLMetaHook',
+         optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4, nesterov=True)),
+]
