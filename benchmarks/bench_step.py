@@ -2,6 +2,7 @@
 
     python benchmarks/bench_step.py [--device cpu|cuda] [--size 224] [--batch 32] [--members 2 4]
                                     [--neg-k 4096 8192 16384] [--bank-size 1281167] [--repeats 5]
+                                    [--amp none|fp16|bf16]
 
 "independent" = M mmpretrain ImageClassifiers (ResNet-18), each forward + backward + SGD step on the batch;
 "cohort" = the MCL model (same members + embedding heads + banks + all four terms + bank update), one
@@ -17,7 +18,7 @@ import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.optim import OptimWrapper  # noqa: E402
+from mmengine.optim import AmpOptimWrapper, OptimWrapper  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
 
@@ -62,18 +63,28 @@ def main():
     parser.add_argument('--bank-size', type=int, default=1281167)
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--fp16-bank', action='store_true')
+    parser.add_argument('--amp', choices=['none', 'fp16', 'bf16'], default='none',
+                        help="mixed precision through mmengine's AmpOptimWrapper (CUDA), for both arms")
     parser.add_argument('--plot', help='write a PNG of overhead vs neg_k here')
     parser.add_argument('--json', help='write the rows here')
     args = parser.parse_args()
     rows = []
     init_default_scope('mcl_mm')
+
+    def wrap(params):
+        optimizer = torch.optim.SGD(params, lr=0.01, momentum=0.9)
+        if args.amp == 'none':
+            return OptimWrapper(optimizer)
+        return AmpOptimWrapper(optimizer=optimizer, dtype='float16' if args.amp == 'fp16' else 'bfloat16')
+
     dev = args.device
-    print(f'device={dev} threads={torch.get_num_threads()} {args.size}px batch={args.batch} bank N={args.bank_size}')
+    print(f'device={dev} threads={torch.get_num_threads()} {args.size}px batch={args.batch} bank N={args.bank_size} '
+          f'amp={args.amp}')
     print(f'{"M":>2} {"neg_k":>6} | {"independent s":>13} {"cohort s":>9} {"overhead":>8}')
     for M in args.members:
         data = batch(args.size, args.batch, args.bank_size, dev)
         members = [MODELS.build(MEMBER).to(dev) for _ in range(M)]
-        wrappers = [OptimWrapper(torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)) for m in members]
+        wrappers = [wrap(m.parameters()) for m in members]
 
         def independent():
             for model, wrapper in zip(members, wrappers):
@@ -86,15 +97,17 @@ def main():
                                        num_members=M, memory=dict(num_samples=args.bank_size, neg_k=neg_k,
                                                                   fp16=args.fp16_bank))).to(dev)
             cohort.memory.set_labels(torch.arange(args.bank_size, device=dev) % 1000)
-            wrapper = OptimWrapper(torch.optim.SGD(cohort.parameters(), lr=0.01, momentum=0.9))
+            wrapper = wrap(cohort.parameters())
             t_mcl = timed(lambda c=cohort, w=wrapper: c.train_step(data, w), args.repeats, dev)
             print(f'{M:>2} {neg_k:>6} | {t_ind:>13.3f} {t_mcl:>9.3f} {t_mcl / t_ind:>7.3f}x', flush=True)
-            rows.append(dict(M=M, neg_k=neg_k, independent_s=t_ind, cohort_s=t_mcl, overhead=t_mcl / t_ind))
+            rows.append(dict(M=M, neg_k=neg_k, independent_s=t_ind, cohort_s=t_mcl, overhead=t_mcl / t_ind,
+                             samples_per_s=args.batch / t_mcl))
             del cohort, wrapper
     if args.json:
         import json
         with open(args.json, 'w') as f:
-            json.dump(dict(device=dev, size=args.size, batch=args.batch, bank_size=args.bank_size, rows=rows), f,
+            json.dump(dict(device=dev, amp=args.amp, size=args.size, batch=args.batch, bank_size=args.bank_size,
+                           rows=rows), f,
                       indent=1)
     if args.plot:
         import matplotlib
