@@ -421,3 +421,11 @@ def test_meta_hook_checks_the_model_and_round_trips_its_optimizer():
     restored = resumed.weight_optim.state_dict()['state']
     for key, value in saved['state'].items():
         assert torch.equal(value['momentum_buffer'], restored[key]['momentum_buffer'])
+
+
+def test_metafile_lists_every_config():
+    import yaml
+    meta = yaml.safe_load(open(osp.join(REPO, 'configs', 'lmcl', 'metafile.yml')))
+    listed = {m['Config'] for m in meta['Models']}
+    assert listed == {osp.relpath(p, REPO) for p in LMCL_CONFIGS}
+    assert all(osp.exists(osp.join(REPO, c)) for c in listed)
