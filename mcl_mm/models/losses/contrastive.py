@@ -46,8 +46,8 @@ def multi_positive_nll(logits: Tensor,
         logits: (..., B, C) scores of each anchor against C candidates.
         pos_mask: (B, C) bool, broadcast over the leading dims.
         valid_mask: (B, C) bool; False columns are left out of the softmax (e.g. the anchor itself).
-        anchor_weights: (B,) multiplies each anchor's term (L-MCL v2); the average still divides by the
-            number of anchors with a positive.
+        anchor_weights: broadcastable to (..., B); multiplies each anchor's term (L-MCL v2). The average
+            still divides by the number of anchors with a positive.
 
     Returns:
         (...) loss per leading index.
@@ -67,9 +67,14 @@ def multi_positive_nll(logits: Tensor,
 
 
 def _off_diagonal_sum(values: Tensor) -> Tensor:
-    """Sum of an (M, M) matrix without its diagonal."""
-    eye = torch.eye(values.shape[0], dtype=torch.bool, device=values.device)
-    return values.masked_fill(eye, 0.0).sum()
+    """Sum of (..., M, M) matrices without their diagonals: (...)."""
+    eye = torch.eye(values.shape[-1], dtype=torch.bool, device=values.device)
+    return values.masked_fill(eye, 0.0).sum((-2, -1))
+
+
+def _member_diagonal(relations: Tensor) -> Tensor:
+    """``R[..., m, m]`` of (..., M, M, B, C) relations: (..., M, B, C)."""
+    return relations.diagonal(dim1=-4, dim2=-3).movedim(-1, -3)
 
 
 def _anchor_mean(per_anchor: Tensor, anchor_weights: Optional[Tensor]) -> Tensor:
@@ -83,10 +88,10 @@ def pairwise_kl(relations: Tensor, temperature: float, anchor_weights: Optional[
     """Soft ICL: sum over ordered pairs i != j of KL(R[i, j] as student || R[j, i] as teacher).
 
     Args:
-        relations: (M, M, B, C) logits.
-        anchor_weights: optional (B,) per-anchor weights.
+        relations: (..., M, M, B, C) logits.
+        anchor_weights: optional per-anchor weights, broadcastable to (..., M, M, B).
     """
-    kl = kl_div_with_temperature(relations, relations.transpose(0, 1), temperature)  # (M, M, B)
+    kl = kl_div_with_temperature(relations, relations.transpose(-4, -3), temperature)  # (..., M, M, B)
     return _off_diagonal_sum(_anchor_mean(kl, anchor_weights))
 
 
@@ -94,13 +99,13 @@ def member_kl(member_logits: Tensor, temperature: float, anchor_weights: Optiona
     """Soft VCL: sum over ordered pairs m != m' of KL(L[m] as student || L[m'] as teacher).
 
     Args:
-        member_logits: (M, B, C) logits, one distribution per member and anchor.
-        anchor_weights: optional (B,) per-anchor weights.
+        member_logits: (..., M, B, C) logits, one distribution per member and anchor.
+        anchor_weights: optional per-anchor weights, broadcastable to (..., M, M, B).
     """
-    num_members = member_logits.shape[0]
-    student = member_logits.unsqueeze(1).expand(-1, num_members, -1, -1)  # [m, m'] = L[m]
-    teacher = member_logits.unsqueeze(0).expand(num_members, -1, -1, -1)  # [m, m'] = L[m']
-    kl = kl_div_with_temperature(student, teacher, temperature)  # (M, M, B)
+    num_members = member_logits.shape[-3]
+    student = member_logits.unsqueeze(-3).expand(*member_logits.shape[:-3], -1, num_members, -1, -1)  # L[m]
+    teacher = member_logits.unsqueeze(-4).expand(*member_logits.shape[:-3], num_members, -1, -1, -1)  # L[m']
+    kl = kl_div_with_temperature(student, teacher, temperature)  # (..., M, M, B)
     return _off_diagonal_sum(_anchor_mean(kl, anchor_weights))
 
 
@@ -159,30 +164,39 @@ def memory_terms(relations: Tensor,
                  anchor_weights: Optional[Tensor] = None) -> Dict[str, Tensor]:
     """The four MCL terms from bank relations ``R[i, j]`` = bank of i scored against embedding j.
 
+    Leading dims (e.g. L-MCL's stage pairs) are kept: each term comes back with shape (...).
+
     Args:
-        relations: (M, M, B, K); the first ``num_pos`` columns (own slot + pos_k) are the ICL positives.
+        relations: (..., M, M, B, K); the first ``num_pos`` columns (own slot + pos_k) are the ICL positives.
         num_pos: 1 + pos_k.
-        anchor_weights: optional (B,) weight of each anchor's terms (L-MCL v2).
+        anchor_weights: optional (..., B) weight of each anchor's terms (L-MCL v2).
     """
-    num_members, _, batch, num_candidates = relations.shape
+    batch, num_candidates = relations.shape[-2:]
+    pair_w, member_w = _expand_anchor_weights(anchor_weights)
     # ICL (i -> j): bank of i, embedding of j; positives = own slot + pos_k same-class slots.
     icl_pos = torch.zeros(batch, num_candidates, dtype=torch.bool, device=relations.device)
     icl_pos[:, :num_pos] = True
-    icl = _off_diagonal_sum(multi_positive_nll(relations, icl_pos, anchor_weights=anchor_weights))
+    icl = _off_diagonal_sum(multi_positive_nll(relations, icl_pos, anchor_weights=pair_w))
 
     # VCL (m): own bank, own embedding, own slot dropped; positives = the pos_k same-class slots.
-    member_idx = torch.arange(num_members, device=relations.device)
-    vcl_logits = relations[member_idx, member_idx, :, 1:]  # (M, B, K - 1)
+    vcl_logits = _member_diagonal(relations)[..., 1:]  # (..., M, B, K - 1)
     vcl_pos = icl_pos[:, 1:].clone()
     vcl_pos[:, num_pos - 1:] = False
-    vcl = multi_positive_nll(vcl_logits, vcl_pos, anchor_weights=anchor_weights).sum()
+    vcl = multi_positive_nll(vcl_logits, vcl_pos, anchor_weights=member_w).sum(-1)
 
     return dict(
         vcl=vcl,
-        soft_vcl=member_kl(vcl_logits, kl_temperature, anchor_weights),
+        soft_vcl=member_kl(vcl_logits, kl_temperature, pair_w),
         icl=icl,
-        soft_icl=pairwise_kl(relations, kl_temperature, anchor_weights),
+        soft_icl=pairwise_kl(relations, kl_temperature, pair_w),
     )
+
+
+def _expand_anchor_weights(anchor_weights: Optional[Tensor]):
+    """(..., B) weights laid out for (..., M, M, B) and (..., M, B) per-anchor terms."""
+    if anchor_weights is None:
+        return None, None
+    return anchor_weights.unsqueeze(-2).unsqueeze(-2), anchor_weights.unsqueeze(-2)
 
 
 def gather_memory_rows(memories: Union[Tensor, Sequence[Tensor]], indices: Tensor) -> Tensor:
@@ -229,23 +243,24 @@ def inbatch_terms(relations: Tensor,
                   anchor_weights: Optional[Tensor] = None) -> Dict[str, Tensor]:
     """The four MCL terms from in-batch relations ``S[m, m'] = v_m v_m'^T / tau``.
 
+    Leading dims (e.g. L-MCL's stage pairs) are kept: each term comes back with shape (...).
+
     Args:
-        relations: (M, M, B, B).
+        relations: (..., M, M, B, B).
         labels: (B,).
-        anchor_weights: optional (B,) weight of each anchor's terms (L-MCL v2).
+        anchor_weights: optional (..., B) weight of each anchor's terms (L-MCL v2).
     """
-    num_members, batch = relations.shape[0], relations.shape[-1]
+    batch = relations.shape[-1]
+    pair_w, _ = _expand_anchor_weights(anchor_weights)
     not_self = ~torch.eye(batch, dtype=torch.bool, device=relations.device)
     same_class = labels.view(-1, 1) == labels.view(1, -1)
     nll = multi_positive_nll(relations, same_class & not_self, valid_mask=not_self,
-                             anchor_weights=anchor_weights)  # (M, M)
-    member_idx = torch.arange(num_members, device=relations.device)
-    member_relations = relations[member_idx, member_idx]  # (M, B, B)
+                             anchor_weights=pair_w)  # (..., M, M)
     return dict(
-        vcl=nll.diagonal().sum(),
-        soft_vcl=member_kl(member_relations, kl_temperature, anchor_weights),
+        vcl=nll.diagonal(dim1=-2, dim2=-1).sum(-1),
+        soft_vcl=member_kl(_member_diagonal(relations), kl_temperature, pair_w),
         icl=_off_diagonal_sum(nll),
-        soft_icl=pairwise_kl(relations, kl_temperature, anchor_weights),
+        soft_icl=pairwise_kl(relations, kl_temperature, pair_w),
     )
 
 
