@@ -37,3 +37,20 @@ def test_collect_transfer_rejects_unevaluated_runs(tmp_path):
     code, out = run_tool('analysis/collect_transfer.py', '--run', f'x={empty}', '--out', tmp_path / 'r',
                          expect_ok=False)
     assert code != 0 and 'is it a finished (evaluated) run?' in out
+
+
+def test_collect_pretrain_reports_members_stages_and_aggregate(tmp_path):
+    runs = []
+    for seed, top1 in enumerate([80.0, 84.0]):
+        record = {'cohort/member_0/top1': top1, 'cohort/member_1/top1': top1 - 1, 'cohort/ensemble/top1': top1 + 1,
+                  'cohort/member_0/s1/top1': 70.0, 'cohort/member_0/aggregate/top1': top1 + 2, 'step': 3}
+        runs += ['--run', f'lmcl-v2={_work_dir(tmp_path, f"l{seed}", [{"loss": 1.0, "step": 1}, record])}']
+    mcl = _work_dir(tmp_path, 'mcl', [{'cohort/member_0/top1': 81.0, 'cohort/member_1/top1': 79.0,
+                                       'cohort/ensemble/top1': 82.0, 'step': 3}])
+    _, out = run_tool('analysis/collect_pretrain.py', *runs, '--run', f'mcl={mcl}', '--out', tmp_path / 'p')
+    table = (tmp_path / 'p' / 'pretrain.md').read_text()
+    assert table.splitlines()[0] == ('| pretraining | member 0 top-1 | member 1 top-1 | ensemble top-1 | '
+                                     'member 0 s1 top-1 | member 0 aggregate top-1 |')
+    assert '| lmcl-v2 | 82.00 ± 2.83 | 81.00 ± 2.83 | 83.00 ± 2.83 | 70.00 ± 0.00 | 84.00 ± 2.83 |' in table
+    assert '| mcl | 81.00 | 79.00 | 82.00 | – | – |' in table
+    assert (tmp_path / 'p' / 'pretrain.png').stat().st_size > 1000

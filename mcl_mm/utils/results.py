@@ -16,6 +16,33 @@ TRANSFER_METRICS = OrderedDict([
 ])
 
 
+# Pretraining (cohort) metrics written by CohortAccuracy; L-MCL adds the auxiliary classifiers and aggregate.
+PRETRAIN_METRICS = OrderedDict(
+    [('cohort/member_0/top1', 'member 0 top-1'), ('cohort/member_1/top1', 'member 1 top-1'),
+     ('cohort/ensemble/top1', 'ensemble top-1')] +
+    [(f'cohort/member_{i}/s{k}/top1', f'member {i} s{k} top-1') for i in range(2) for k in (1, 2, 3)] +
+    [(f'cohort/member_{i}/aggregate/top1', f'member {i} aggregate top-1') for i in range(2)])
+
+
+def collect_runs(runs: Sequence[str], metrics: 'OrderedDict[str, str]', out_dir: str, name: str, title: str,
+                 first_column: str, to_percent=lambda key: False):
+    """``LABEL=WORK_DIR`` runs -> one row per label (mean ± std over its runs) in <name>.md/.csv and a chart.
+
+    Returns (markdown, chart path or None). ``to_percent(key)`` says which metrics are fractions to scale.
+    """
+    rows = OrderedDict()
+    for spec in runs:
+        if '=' not in spec:
+            raise SystemExit(f'--run takes LABEL=WORK_DIR, got {spec!r}')
+        label, work_dir = spec.split('=', 1)
+        row = rows.setdefault(label, {})
+        for key, value in last_metrics(work_dir, list(metrics)).items():
+            row.setdefault(key, []).append(value * 100 if to_percent(key) else value)
+    markdown = write_table(rows, metrics, out_dir, name, first_column=first_column)
+    chart = bar_chart(rows, metrics, osp.join(out_dir, f'{name}.png'), title)
+    return markdown, chart
+
+
 def scalar_records(work_dir: str) -> List[dict]:
     """Every record of every run (timestamped sub-folder, resumed runs included) under a work dir, in order."""
     records = []

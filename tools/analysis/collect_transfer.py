@@ -10,27 +10,16 @@ and metric (seeds) are shown as mean ± std. Metrics: COCO box / mask AP, VOC mA
 import argparse
 import os.path as osp
 import sys
-from collections import OrderedDict
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mcl_mm.utils.results import TRANSFER_METRICS, bar_chart, last_metrics, write_table  # noqa: E402
+from mcl_mm.utils.results import TRANSFER_METRICS, collect_runs  # noqa: E402
 
 
 def collect(runs, out_dir):
-    rows = OrderedDict()
-    for spec in runs:
-        if '=' not in spec:
-            raise SystemExit(f'collect_transfer: --run takes LABEL=WORK_DIR, got {spec!r}')
-        label, work_dir = spec.split('=', 1)
-        metrics = last_metrics(work_dir, list(TRANSFER_METRICS))
-        row = rows.setdefault(label, {})
-        for key, value in metrics.items():
-            # mmdet reports AP in [0, 1], mmseg mIoU in percent: show everything in percent.
-            row.setdefault(key, []).append(value * 100 if key.startswith(('coco/', 'pascal_voc/')) else value)
-    markdown = write_table(rows, TRANSFER_METRICS, out_dir, 'transfer')
-    chart = bar_chart(rows, TRANSFER_METRICS, osp.join(out_dir, 'transfer.png'), 'Transfer by initialisation')
-    return markdown, chart
+    # mmdet reports AP in [0, 1], mmseg mIoU in percent: show everything in percent.
+    return collect_runs(runs, TRANSFER_METRICS, out_dir, 'transfer', 'Transfer by initialisation', 'initialisation',
+                        to_percent=lambda key: key.startswith(('coco/', 'pascal_voc/')))
 
 
 def main(argv=None):
