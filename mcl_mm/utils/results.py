@@ -25,7 +25,7 @@ PRETRAIN_METRICS = OrderedDict(
 
 
 def collect_runs(runs: Sequence[str], metrics: 'OrderedDict[str, str]', out_dir: str, name: str, title: str,
-                 first_column: str, to_percent=lambda key: False):
+                 first_column: str, to_percent=lambda key: False, zoom: bool = False):
     """``LABEL=WORK_DIR`` runs -> one row per label (mean ± std over its runs) in <name>.md/.csv and a chart.
 
     Returns (markdown, chart path or None). ``to_percent(key)`` says which metrics are fractions to scale.
@@ -39,7 +39,7 @@ def collect_runs(runs: Sequence[str], metrics: 'OrderedDict[str, str]', out_dir:
         for key, value in last_metrics(work_dir, list(metrics)).items():
             row.setdefault(key, []).append(value * 100 if to_percent(key) else value)
     markdown = write_table(rows, metrics, out_dir, name, first_column=first_column)
-    chart = bar_chart(rows, metrics, osp.join(out_dir, f'{name}.png'), title)
+    chart = bar_chart(rows, metrics, osp.join(out_dir, f'{name}.png'), title, zoom=zoom)
     return markdown, chart
 
 
@@ -98,8 +98,10 @@ def write_table(rows: 'OrderedDict[str, Dict[str, List[float]]]', columns: 'Orde
     return markdown
 
 
-def bar_chart(rows, columns, path: str, title: str) -> Optional[str]:
-    """Grouped bars (one group per metric, one bar per row label) with std error bars."""
+def bar_chart(rows, columns, path: str, title: str, zoom: bool = False) -> Optional[str]:
+    """Grouped bars (one group per metric, one bar per row label) with std error bars; a missing value draws
+    no bar. ``zoom`` starts the y axis just below the lowest bar (said in the title) so close results differ
+    visibly."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -110,12 +112,18 @@ def bar_chart(rows, columns, path: str, title: str) -> Optional[str]:
     labels = list(rows)
     width = 0.8 / len(labels)
     fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(used), 3.6))
+    lowest = float('inf')
     for i, label in enumerate(labels):
-        means = [statistics.mean(rows[label][k]) if rows[label].get(k) else 0 for k in used]
+        means = [statistics.mean(rows[label][k]) if rows[label].get(k) else np.nan for k in used]
         stds = [statistics.stdev(rows[label][k]) if len(rows[label].get(k, [])) > 1 else 0 for k in used]
         ax.bar(np.arange(len(used)) + i * width, means, width, yerr=stds, label=label, capsize=3)
+        lowest = min([lowest] + [m - s for m, s in zip(means, stds) if not np.isnan(m)])
     ax.set_xticks(np.arange(len(used)) + width * (len(labels) - 1) / 2)
-    ax.set_xticklabels([columns[k] for k in used])
+    ax.set_xticklabels([columns[k] for k in used], rotation=30, ha='right')
+    if zoom and np.isfinite(lowest):
+        bottom = max(0.0, 5 * np.floor((lowest - 2) / 5))
+        ax.set_ylim(bottom=bottom)
+        title = f'{title} (y axis from {bottom:g})'
     ax.set_title(title)
     ax.legend(fontsize=8)
     ax.grid(axis='y', alpha=0.3)

@@ -23,7 +23,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         markdown, chart = collect_runs(args.run, PRETRAIN_METRICS, args.out, 'pretrain', 'Pretraining top-1',
-                                       'pretraining')
+                                       'pretraining', zoom=True)
     except FileNotFoundError as err:
         raise SystemExit(f'collect_pretrain: {err}')
     print(markdown)
