@@ -429,3 +429,15 @@ def test_metafile_lists_every_config():
     listed = {m['Config'] for m in meta['Models']}
     assert listed == {osp.relpath(p, REPO) for p in LMCL_CONFIGS}
     assert all(osp.exists(osp.join(REPO, c)) for c in listed)
+
+
+def test_branches_only_ablation_trains_stage_classifiers_without_contrast():
+    model = _tiny_lmcl('v1', loss=dict(loss_weights=dict(vcl=0, icl=0, soft_vcl=0, soft_icl=0)))
+    assert model.embed_heads is None and all(b.embed_heads is None for b in model.branches)
+    losses = model.loss(torch.randn(4, 3, 16, 16), _samples([0, 0, 1, 1]))
+    assert set(losses) == {f'loss_ce_m{i}{s}' for i in range(2) for s in ('', '_s1', '_s2')}
+    with pytest.raises(ValueError, match='branches-only ablation'):
+        _tiny_lmcl('v2', loss=dict(loss_weights=dict(vcl=0, icl=0, soft_vcl=0, soft_icl=0)))
+    cfg = Config.fromfile(osp.join(REPO, 'configs/demo/lmcl-branches-only_resnet18w16x2_1xb32-15e_digits.py'))
+    built = MODELS.build(cfg.model)
+    assert built.memory is None and not built.contrast and cfg.custom_hooks == []

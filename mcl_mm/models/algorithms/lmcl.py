@@ -64,14 +64,17 @@ class LMCL(MCL):
             raise ValueError(f'LMCL mode must be one of {LMCL_MODES}, got {mode!r}')
         super().__init__(members, num_members, embed_head, loss, memory, shared_trunk, data_preprocessor,
                          init_cfg)
-        if not self.loss_module.uses_contrast:
-            raise ValueError('LMCL needs at least one non-zero contrastive loss weight; for an independent '
-                             'baseline use MCL with every weight at 0')
+        # Every contrastive weight at 0 in v1 = the branches-only ablation: members with their auxiliary
+        # classifiers trained independently (deep supervision, no contrast, no heads, no bank).
+        self.contrast = self.loss_module.uses_contrast
+        if not self.contrast and mode == 'v2':
+            raise ValueError('LMCL v2 weights contrastive terms; with every contrastive weight at 0 use mode="v1" '
+                             '(the branches-only ablation)')
         if self.loss_module.loss_weights['kd'] != 0:
             raise ValueError('LMCL: loss_weights.kd (ensemble logit KD) is not part of L-MCL; v2 distils from '
                              'the aggregated logits, weighted by aggregate_kd_weight')
         self.mode = mode
-        self.branches = nn.ModuleList(self._build_branches(branches, embed_head))
+        self.branches = nn.ModuleList(self._build_branches(branches, embed_head if self.contrast else None))
         self.num_stages = [b.num_branches + 1 for b in self.branches]
         if mode == 'v1' and len(set(self.num_stages)) != 1:
             raise ValueError(f'LMCL v1 needs the same number of taps for every member, got stages '
@@ -104,7 +107,7 @@ class LMCL(MCL):
             cfg.setdefault('type', 'AuxiliaryBranches')
             # Stage embeddings are contrasted with the final ones: same head shape unless configured otherwise.
             head = {k: v for k, v in (embed_head or dict(type='ContrastEmbedHead')).items() if k != 'in_channels'}
-            cfg.setdefault('embed_head', head)
+            cfg.setdefault('embed_head', head if self.contrast else None)
             built.append(MODELS.build(cfg, default_args=dict(
                 backbone=member.backbone, in_channels=member.head.in_channels,
                 num_classes=member.head.num_classes)))
@@ -113,6 +116,7 @@ class LMCL(MCL):
     # ------------------------------------------------------------------ stage outputs
     def _stage_outputs(self, inputs: Tensor, embed: bool = True):
         """``feats[i][k]`` (pooled), ``logits[i][k]`` and ``views[i][k]`` (embeddings) of every stage."""
+        embed = embed and self.contrast
         feats, logits, views = [], [], []
         for i, member in enumerate(self.members):
             with capture_stage_outputs(member.backbone, self.branches[i].taps) as tapped:
@@ -178,7 +182,8 @@ class LMCL(MCL):
                 for member_logits in logits for teacher in aggregated)  # teacher detached inside
             losses['loss_kd_aggregate'] = self.aggregate_kd_weight * kd
             losses['pair_weight_mean'] = pair_weights.mean()  # logged only (no "loss" in the key)
-        losses.update(self._contrast(views, labels, bank, pair_weights))
+        if self.contrast:
+            losses.update(self._contrast(views, labels, bank, pair_weights))
         if self.memory is not None:
             self.memory.update(indices, [member_views[-1] for member_views in views])
         return losses

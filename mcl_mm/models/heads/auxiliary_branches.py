@@ -1,7 +1,7 @@
 """L-MCL auxiliary refinement branches (MCL_SPEC §3), tapped after intermediate backbone stages."""
 import contextlib
 import copy
-from typing import Dict, Iterator, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch.nn.functional as F
 from mmengine.model import BaseModule
@@ -76,7 +76,8 @@ class AuxiliaryBranches(BaseModule):
         num_classes: classifier outputs.
         depth: ``'full'`` or ``'first_block'``.
         tail: backbone modules applied after the last stage, copied too.
-        embed_head: config of each branch's embedding head (``in_channels`` is filled in).
+        embed_head: config of each branch's embedding head (``in_channels`` is filled in); ``None`` for none
+            (the branches-only ablation).
     """
 
     def __init__(self,
@@ -87,7 +88,7 @@ class AuxiliaryBranches(BaseModule):
                  num_classes: int,
                  depth: str = 'full',
                  tail: Sequence[str] = (),
-                 embed_head: dict = dict(type='ContrastEmbedHead'),
+                 embed_head: Optional[dict] = dict(type='ContrastEmbedHead'),
                  init_cfg=(dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu'),
                            dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']))):
         super().__init__(init_cfg=list(init_cfg) if init_cfg else None)
@@ -107,7 +108,7 @@ class AuxiliaryBranches(BaseModule):
             self.branches.append(nn.Sequential(*[_fresh_copy(m, depth) for m in remaining]))
         self.classifiers = nn.ModuleList(nn.Linear(in_channels, num_classes) for _ in self.taps)
         self.embed_heads = nn.ModuleList(
-            MODELS.build(dict(embed_head, in_channels=in_channels)) for _ in self.taps)
+            MODELS.build(dict(embed_head, in_channels=in_channels)) for _ in self.taps) if embed_head else None
 
     @property
     def num_branches(self) -> int:
@@ -120,11 +121,10 @@ class AuxiliaryBranches(BaseModule):
             stage_outputs: the tapped stage outputs, keyed by stage name (from :func:`capture_stage_outputs`).
         """
         feats, logits, embeddings = [], [], []
-        for tap, branch, classifier, embed_head in zip(self.taps, self.branches, self.classifiers,
-                                                       self.embed_heads):
+        for k, (tap, branch, classifier) in enumerate(zip(self.taps, self.branches, self.classifiers)):
             feat = F.adaptive_avg_pool2d(branch(stage_outputs[tap]), 1).flatten(1)
             feats.append(feat)
             logits.append(classifier(feat))
-            if embed:
-                embeddings.append(embed_head(feat))
+            if embed and self.embed_heads is not None:
+                embeddings.append(self.embed_heads[k](feat))
         return feats, logits, embeddings
