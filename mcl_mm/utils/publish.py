@@ -4,6 +4,7 @@ import glob
 import hashlib
 import json
 import os.path as osp
+import re
 from typing import Optional, Tuple
 
 from mcl_mm.engine.atomic_io import atomic_write_bytes
@@ -31,6 +32,21 @@ def _val_accuracy(checkpoint: str, ckpt_meta: dict, member: int) -> Optional[dic
     return pick
 
 
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+COLLECTIONS = {'MCL': 'MCL', 'LMCL': 'L-MCL'}  # model type -> metafile collection
+
+
+def _source_config(experiment_name: Optional[str]) -> Optional[str]:
+    """The training config, from mmengine's experiment name (``<config stem>_<YYYYMMDD_HHMMSS>``): its path in
+    this repository's configs/ when it is one of them, else ``<stem>.py``. (The config text stored in the
+    checkpoint is re-read from a temporary file, whose name says nothing.)"""
+    if not experiment_name:
+        return None
+    stem = re.sub(r'_\d{8}_\d{6}$', '', experiment_name)
+    found = sorted(glob.glob(osp.join(REPO, 'configs', '**', f'{stem}.py'), recursive=True))
+    return osp.relpath(found[0], REPO) if found else f'{stem}.py'
+
+
 def publish_member(in_file: str, out_stem: str, member: int = 0, with_head: bool = False) -> Tuple[str, dict]:
     state_dict, ckpt_meta, cfg = load_cohort_checkpoint(in_file)
     check_member(state_dict, member, in_file)
@@ -47,7 +63,7 @@ def publish_member(in_file: str, out_stem: str, member: int = 0, with_head: bool
         member=member,
         num_members=1 + max(int(k.split('.')[1]) for k in state_dict if k.startswith('members.')),
         arch=repr(member_cfg.get('backbone')) if member_cfg else None,
-        source_config=(cfg.filename if cfg is not None and cfg.filename else ckpt_meta.get('experiment_name')),
+        source_config=_source_config(ckpt_meta.get('experiment_name')),
         experiment_name=ckpt_meta.get('experiment_name'),
         epoch=ckpt_meta.get('epoch'),
         iter=ckpt_meta.get('iter'),
@@ -62,7 +78,7 @@ def publish_member(in_file: str, out_stem: str, member: int = 0, with_head: bool
     accuracy = meta['val_accuracy'] or {}
     metafile_entry = {
         'Name': osp.basename(out_stem),
-        'In Collection': 'MCL',
+        'In Collection': COLLECTIONS.get(meta['algorithm'], meta['algorithm']),
         'Config': meta['source_config'],
         'Metadata': {'Epochs': meta['epoch'], 'Member': member, 'Architecture': meta['arch']},
         'Results': [{'Task': 'Image Classification', 'Metrics': {
