@@ -43,6 +43,22 @@ def collect_runs(runs: Sequence[str], metrics: 'OrderedDict[str, str]', out_dir:
     return markdown, chart
 
 
+def collector_cli(argv, tool: str, description: str, **collect_kwargs) -> None:
+    """The shared command line of tools/analysis/collect_*.py: ``--run LABEL=WORK_DIR ... --out DIR``."""
+    import argparse
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('--run', action='append', required=True, help='LABEL=WORK_DIR (repeatable)')
+    parser.add_argument('--out', required=True, help='output folder for the table (.md, .csv) and chart (.png)')
+    args = parser.parse_args(argv)
+    try:
+        markdown, chart = collect_runs(args.run, out_dir=args.out, **collect_kwargs)
+    except FileNotFoundError as err:
+        raise SystemExit(f'{tool}: {err}')
+    name = collect_kwargs['name']
+    print(markdown)
+    print(f'written: {args.out}/{name}.md, {name}.csv' + (f', {chart}' if chart else ''))
+
+
 def scalar_records(work_dir: str) -> List[dict]:
     """Every record of every run (timestamped sub-folder, resumed runs included) under a work dir, in order."""
     records = []

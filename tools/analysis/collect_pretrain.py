@@ -7,27 +7,17 @@ Each --run is LABEL=WORK_DIR (written by tools/train.py); runs sharing a label (
 of their last validation. Columns: each member's own classifier, the ensemble, and for L-MCL each auxiliary
 classifier (s1..s3) and the v2 aggregate.
 """
-import argparse
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mcl_mm.utils.results import PRETRAIN_METRICS, collect_runs  # noqa: E402
+from mcl_mm.utils.results import PRETRAIN_METRICS, collector_cli  # noqa: E402
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description='Tabulate pretraining runs')
-    parser.add_argument('--run', action='append', required=True, help='LABEL=WORK_DIR (repeatable)')
-    parser.add_argument('--out', required=True, help='output folder for pretrain.md / .csv / .png')
-    args = parser.parse_args(argv)
-    try:
-        markdown, chart = collect_runs(args.run, PRETRAIN_METRICS, args.out, 'pretrain', 'Pretraining top-1',
-                                       'pretraining', zoom=True)
-    except FileNotFoundError as err:
-        raise SystemExit(f'collect_pretrain: {err}')
-    print(markdown)
-    print(f'written: {args.out}/pretrain.md, pretrain.csv' + (f', {chart}' if chart else ''))
+    collector_cli(argv, 'collect_pretrain', 'Tabulate pretraining runs', metrics=PRETRAIN_METRICS, name='pretrain',
+                  title='Pretraining top-1', first_column='pretraining', zoom=True)
 
 
 if __name__ == '__main__':
