@@ -403,6 +403,9 @@ def test_meta_hook_checks_the_model_and_round_trips_its_optimizer():
         hook.before_train(runner)
 
     model = _tiny_lmcl('v2')
+    adam = OptimWrapper(torch.optim.Adam([p for p in model.parameters() if p.requires_grad]))
+    with pytest.raises(TypeError, match='use SGD for L-MCL v2'):
+        hook.before_train(SimpleNamespace(model=model, optim_wrapper=adam))
     wrapper = _network_optimizer(model)
     runner = SimpleNamespace(model=model, optim_wrapper=wrapper, iter=0,
                              message_hub=SimpleNamespace(update_scalar=lambda *a: None))

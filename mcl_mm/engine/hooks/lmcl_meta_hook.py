@@ -6,6 +6,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
+from mcl_mm.engine.lookahead import sgd_hyperparams
 from mcl_mm.registry import HOOKS, OPTIMIZERS
 
 CHECKPOINT_KEY = 'lmcl_meta'
@@ -46,6 +47,7 @@ class LMCLMetaHook(Hook):
         if isinstance(runner.optim_wrapper, OptimWrapperDict):
             raise TypeError('LMCLMetaHook: the network needs one optim_wrapper (the weight network has its own '
                             'optimizer in this hook)')
+        sgd_hyperparams(runner.optim_wrapper.optimizer, [])  # the look-ahead mirrors SGD: fail now, not at iter 0
         optimizer = OPTIMIZERS.build(dict(self.optimizer_cfg, params=model.weight_net.parameters()))
         self.weight_optim = OptimWrapper(optimizer)
         if self._pending_state is not None:
