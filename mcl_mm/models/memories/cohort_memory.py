@@ -28,14 +28,15 @@ def hash32(x: Tensor) -> Tensor:
     return x ^ (x >> 16)
 
 
-def counter_uniform_int(keys: Tensor, num_columns: int, first_column: int, high: Tensor) -> Tensor:
-    """Draws in [0, high) that depend only on (key, column): (B, num_columns) for keys (B,), high (B, 1).
+def counter_uniform_int(keys: Tensor, num_columns: int, high: Tensor) -> Tensor:
+    """Draws in [0, high) that depend only on (key, column): (B, num_columns) for keys (B,), high (B, 1) or
+    (B, num_columns).
 
     Counter-based sampling makes a draw a pure function of the anchor and the step, so DDP ranks
     sampling their own slices reproduce exactly what one process sampling the global batch would,
     and a resumed run repeats the uninterrupted one.
     """
-    columns = torch.arange(first_column, first_column + num_columns, device=keys.device)
+    columns = torch.arange(num_columns, device=keys.device)
     bits = hash32(hash32(keys.view(-1, 1) & _MASK32) ^ columns.view(1, -1))
     return (bits * high) >> 32  # multiply-shift: uniform integer in [0, high)
 
@@ -154,9 +155,12 @@ class CohortMemoryBank(BaseModule):
         # One key per (seed, step, anchor); the step is read on the device, no host sync.
         step_key = hash32((self.num_updates * 0x9E3779B1 + self.seed) & _MASK32)
         keys = hash32((step_key ^ indices) & _MASK32)
-        pos_idx = self._order[start + counter_uniform_int(keys, self.pos_k, 0, count)]
-        # A uniform draw from the N - n_c slots outside the class segment [start, start + count).
-        neg_draw = counter_uniform_int(keys, self.neg_k, self.pos_k, self.num_samples - count)
+        # One counter-hash pass for both draws: columns [0, pos_k) inside the class segment, [pos_k, pos_k +
+        # neg_k) among the N - n_c slots outside it (fewer small kernels than two passes; same values).
+        high = torch.cat([count.expand(-1, self.pos_k), (self.num_samples - count).expand(-1, self.neg_k)], dim=1)
+        draws = counter_uniform_int(keys, self.pos_k + self.neg_k, high)
+        pos_idx = self._order[start + draws[:, :self.pos_k]]
+        neg_draw = draws[:, self.pos_k:]
         neg_idx = self._order[neg_draw + count * (neg_draw >= start)]
         return torch.cat([indices.view(-1, 1), pos_idx], dim=1), neg_idx
 
