@@ -52,6 +52,15 @@ def multi_positive_nll(logits: Tensor,
     Returns:
         (...) loss per leading index.
     """
+    per_anchor, has_pos = per_anchor_nll(logits, pos_mask, valid_mask)
+    if anchor_weights is not None:
+        per_anchor = per_anchor * anchor_weights
+    return per_anchor.sum(-1) / has_pos.sum().clamp(min=1)
+
+
+def per_anchor_nll(logits: Tensor, pos_mask: Tensor, valid_mask: Optional[Tensor] = None):
+    """Each anchor's -mean over positives of log-softmax, (..., B) (0 for anchors without a positive), and
+    which anchors have a positive (B,). See :func:`multi_positive_nll`."""
     if valid_mask is not None:
         logits = logits.masked_fill(~valid_mask, float('-inf'))
         pos_mask = pos_mask & valid_mask
@@ -60,10 +69,22 @@ def multi_positive_nll(logits: Tensor,
     log_prob = log_prob.masked_fill(~pos_mask, 0.0)
     num_pos = pos_mask.sum(-1)
     has_pos = num_pos > 0
-    per_anchor = -log_prob.sum(-1) / num_pos.clamp(min=1) * has_pos
-    if anchor_weights is not None:
-        per_anchor = per_anchor * anchor_weights
-    return per_anchor.sum(-1) / has_pos.sum().clamp(min=1)
+    return -log_prob.sum(-1) / num_pos.clamp(min=1) * has_pos, has_pos
+
+
+def block_kl_matrix(blocks: Tensor, temperature: float) -> Tensor:
+    """KL between every ordered pair of row distributions: (B, N, N) for blocks (N, B, C), entry [b, s, t] =
+    ``kl_div_with_temperature(blocks[s, b], blocks[t, b])`` (s the student, t the detached teacher).
+
+    KL(t || s) = sum p_t log p_t - sum p_t log q_s: the first part is one number per teacher row, the second
+    one batched matmul, so N log-softmaxes serve all N^2 pairs.
+    """
+    log_q = F.log_softmax(_at_least_fp32(blocks) / temperature, dim=-1)  # (N, B, C), student side
+    log_p = log_q.detach()
+    p = log_p.exp()
+    neg_entropy = (p * log_p).sum(-1)  # (N, B)
+    cross = torch.bmm(log_q.transpose(0, 1), p.permute(1, 2, 0))  # (B, N_student, N_teacher)
+    return (neg_entropy.t().unsqueeze(1) - cross) * temperature**2
 
 
 def _off_diagonal_sum(values: Tensor) -> Tensor:
