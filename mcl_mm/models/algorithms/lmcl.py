@@ -35,6 +35,8 @@ class LMCL(MCL):
     member's final logits from every member's aggregate. The weight network is trained only by
     :meth:`meta_step` (run by ``LMCLMetaHook``). Only final-stage embeddings update the memory banks;
     branches, aggregators and the weight network live outside ``members.<i>`` and are not exported.
+    With every contrastive weight at 0 (v1 only) it is the branches-only ablation: stage classifiers trained
+    by CE, no embedding heads, no bank.
 
     Args:
         branches: :class:`AuxiliaryBranches` config for every member, or a list with one per member
