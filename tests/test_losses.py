@@ -181,3 +181,17 @@ def test_mcl_loss_weights_and_validation():
         MCLLoss(tau=0)
     with pytest.raises(ValueError, match='at least 2 members'):
         inbatch_contrast_losses(embs[:1], labels)
+
+
+def test_term_functions_keep_leading_dims():
+    from mcl_mm.models.losses import inbatch_terms, memory_terms
+    g = torch.Generator().manual_seed(5)
+    bank_rel = torch.randn(3, 2, 2, 4, 9, generator=g, dtype=torch.float64)
+    batch_rel = torch.randn(3, 2, 2, 4, 4, generator=g, dtype=torch.float64)
+    labels = torch.tensor([0, 0, 1, 1])
+    stacked_bank, stacked_batch = memory_terms(bank_rel, 2, T), inbatch_terms(batch_rel, labels, T)
+    for n in range(3):
+        single_bank, single_batch = memory_terms(bank_rel[n], 2, T), inbatch_terms(batch_rel[n], labels, T)
+        for key in ('vcl', 'soft_vcl', 'icl', 'soft_icl'):
+            assert torch.allclose(stacked_bank[key][n], single_bank[key], atol=1e-12), key
+            assert torch.allclose(stacked_batch[key][n], single_batch[key], atol=1e-12), key

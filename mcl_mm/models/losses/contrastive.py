@@ -36,25 +36,18 @@ def kl_div_with_temperature(student: Tensor, teacher: Tensor, temperature: float
     return kl * temperature**2
 
 
-def multi_positive_nll(logits: Tensor,
-                       pos_mask: Tensor,
-                       valid_mask: Optional[Tensor] = None,
-                       anchor_weights: Optional[Tensor] = None) -> Tensor:
+def multi_positive_nll(logits: Tensor, pos_mask: Tensor, valid_mask: Optional[Tensor] = None) -> Tensor:
     """-mean over positives of log-softmax, averaged over anchors that have a positive.
 
     Args:
         logits: (..., B, C) scores of each anchor against C candidates.
         pos_mask: (B, C) bool, broadcast over the leading dims.
         valid_mask: (B, C) bool; False columns are left out of the softmax (e.g. the anchor itself).
-        anchor_weights: broadcastable to (..., B); multiplies each anchor's term (L-MCL v2). The average
-            still divides by the number of anchors with a positive.
 
     Returns:
         (...) loss per leading index.
     """
     per_anchor, has_pos = per_anchor_nll(logits, pos_mask, valid_mask)
-    if anchor_weights is not None:
-        per_anchor = per_anchor * anchor_weights
     return per_anchor.sum(-1) / has_pos.sum().clamp(min=1)
 
 
@@ -98,36 +91,27 @@ def _member_diagonal(relations: Tensor) -> Tensor:
     return relations.diagonal(dim1=-4, dim2=-3).movedim(-1, -3)
 
 
-def _anchor_mean(per_anchor: Tensor, anchor_weights: Optional[Tensor]) -> Tensor:
-    """Mean over the last (anchor) dim, each anchor's value scaled by its weight when given."""
-    if anchor_weights is not None:
-        per_anchor = per_anchor * anchor_weights
-    return per_anchor.mean(-1)
-
-
-def pairwise_kl(relations: Tensor, temperature: float, anchor_weights: Optional[Tensor] = None) -> Tensor:
+def pairwise_kl(relations: Tensor, temperature: float) -> Tensor:
     """Soft ICL: sum over ordered pairs i != j of KL(R[i, j] as student || R[j, i] as teacher).
 
     Args:
         relations: (..., M, M, B, C) logits.
-        anchor_weights: optional per-anchor weights, broadcastable to (..., M, M, B).
     """
     kl = kl_div_with_temperature(relations, relations.transpose(-4, -3), temperature)  # (..., M, M, B)
-    return _off_diagonal_sum(_anchor_mean(kl, anchor_weights))
+    return _off_diagonal_sum(kl.mean(-1))
 
 
-def member_kl(member_logits: Tensor, temperature: float, anchor_weights: Optional[Tensor] = None) -> Tensor:
+def member_kl(member_logits: Tensor, temperature: float) -> Tensor:
     """Soft VCL: sum over ordered pairs m != m' of KL(L[m] as student || L[m'] as teacher).
 
     Args:
         member_logits: (..., M, B, C) logits, one distribution per member and anchor.
-        anchor_weights: optional per-anchor weights, broadcastable to (..., M, M, B).
     """
     num_members = member_logits.shape[-3]
     student = member_logits.unsqueeze(-3).expand(*member_logits.shape[:-3], -1, num_members, -1, -1)  # L[m]
     teacher = member_logits.unsqueeze(-4).expand(*member_logits.shape[:-3], num_members, -1, -1, -1)  # L[m']
     kl = kl_div_with_temperature(student, teacher, temperature)  # (..., M, M, B)
-    return _off_diagonal_sum(_anchor_mean(kl, anchor_weights))
+    return _off_diagonal_sum(kl.mean(-1))
 
 
 def memory_contrast_losses(embeddings: Sequence[Tensor],
@@ -179,45 +163,33 @@ def memory_relations(memories: Union[Tensor, Sequence[Tensor]], pos_idx: Tensor,
     return (out.view(batch, num_banks, -1, num_views).permute(1, 3, 0, 2) / tau).contiguous()
 
 
-def memory_terms(relations: Tensor,
-                 num_pos: int,
-                 kl_temperature: float,
-                 anchor_weights: Optional[Tensor] = None) -> Dict[str, Tensor]:
+def memory_terms(relations: Tensor, num_pos: int, kl_temperature: float) -> Dict[str, Tensor]:
     """The four MCL terms from bank relations ``R[i, j]`` = bank of i scored against embedding j.
 
-    Leading dims (e.g. L-MCL's stage pairs) are kept: each term comes back with shape (...).
+    Leading dims are kept: each term comes back with shape (...).
 
     Args:
         relations: (..., M, M, B, K); the first ``num_pos`` columns (own slot + pos_k) are the ICL positives.
         num_pos: 1 + pos_k.
-        anchor_weights: optional (..., B) weight of each anchor's terms (L-MCL v2).
     """
     batch, num_candidates = relations.shape[-2:]
-    pair_w, member_w = _expand_anchor_weights(anchor_weights)
     # ICL (i -> j): bank of i, embedding of j; positives = own slot + pos_k same-class slots.
     icl_pos = torch.zeros(batch, num_candidates, dtype=torch.bool, device=relations.device)
     icl_pos[:, :num_pos] = True
-    icl = _off_diagonal_sum(multi_positive_nll(relations, icl_pos, anchor_weights=pair_w))
+    icl = _off_diagonal_sum(multi_positive_nll(relations, icl_pos))
 
     # VCL (m): own bank, own embedding, own slot dropped; positives = the pos_k same-class slots.
     vcl_logits = _member_diagonal(relations)[..., 1:]  # (..., M, B, K - 1)
     vcl_pos = icl_pos[:, 1:].clone()
     vcl_pos[:, num_pos - 1:] = False
-    vcl = multi_positive_nll(vcl_logits, vcl_pos, anchor_weights=member_w).sum(-1)
+    vcl = multi_positive_nll(vcl_logits, vcl_pos).sum(-1)
 
     return dict(
         vcl=vcl,
-        soft_vcl=member_kl(vcl_logits, kl_temperature, pair_w),
+        soft_vcl=member_kl(vcl_logits, kl_temperature),
         icl=icl,
-        soft_icl=pairwise_kl(relations, kl_temperature, pair_w),
+        soft_icl=pairwise_kl(relations, kl_temperature),
     )
-
-
-def _expand_anchor_weights(anchor_weights: Optional[Tensor]):
-    """(..., B) weights laid out for (..., M, M, B) and (..., M, B) per-anchor terms."""
-    if anchor_weights is None:
-        return None, None
-    return anchor_weights.unsqueeze(-2).unsqueeze(-2), anchor_weights.unsqueeze(-2)
 
 
 def gather_memory_rows(memories: Union[Tensor, Sequence[Tensor]], indices: Tensor) -> Tensor:
@@ -258,30 +230,24 @@ def inbatch_contrast_losses(embeddings: Sequence[Tensor],
     return inbatch_terms(relations, labels, kl_temperature)
 
 
-def inbatch_terms(relations: Tensor,
-                  labels: Tensor,
-                  kl_temperature: float,
-                  anchor_weights: Optional[Tensor] = None) -> Dict[str, Tensor]:
+def inbatch_terms(relations: Tensor, labels: Tensor, kl_temperature: float) -> Dict[str, Tensor]:
     """The four MCL terms from in-batch relations ``S[m, m'] = v_m v_m'^T / tau``.
 
-    Leading dims (e.g. L-MCL's stage pairs) are kept: each term comes back with shape (...).
+    Leading dims are kept: each term comes back with shape (...).
 
     Args:
         relations: (..., M, M, B, B).
         labels: (B,).
-        anchor_weights: optional (..., B) weight of each anchor's terms (L-MCL v2).
     """
     batch = relations.shape[-1]
-    pair_w, _ = _expand_anchor_weights(anchor_weights)
     not_self = ~torch.eye(batch, dtype=torch.bool, device=relations.device)
     same_class = labels.view(-1, 1) == labels.view(1, -1)
-    nll = multi_positive_nll(relations, same_class & not_self, valid_mask=not_self,
-                             anchor_weights=pair_w)  # (..., M, M)
+    nll = multi_positive_nll(relations, same_class & not_self, valid_mask=not_self)  # (..., M, M)
     return dict(
         vcl=nll.diagonal(dim1=-2, dim2=-1).sum(-1),
-        soft_vcl=member_kl(_member_diagonal(relations), kl_temperature, pair_w),
+        soft_vcl=member_kl(_member_diagonal(relations), kl_temperature),
         icl=_off_diagonal_sum(nll),
-        soft_icl=pairwise_kl(relations, kl_temperature, pair_w),
+        soft_icl=pairwise_kl(relations, kl_temperature),
     )
 
 
