@@ -114,9 +114,15 @@ def test_undecodable_image_fails_clearly_or_is_skipped_and_counted(tmp_path, cls
     with pytest.raises(ValueError, match=f"cannot load image {bad}.*on_error='skip'"):
         strict[index]
     lenient = dataset('skip')
+    loader = lenient.pipeline.transforms[0]
     sample = lenient[index]  # served another image instead
     assert sample['data_samples'].img_path != str(bad)
-    assert lenient.pipeline.transforms[0].skipped == 1  # counted (and logged as a warning)
+    # Counted (and logged as a warning). mmengine refetches a *random* index, which can be the bad file again
+    # (1 in 32 here): every failed attempt counts, so at least one per request of the bad file.
+    first = loader.skipped
+    assert first >= 1
+    lenient[index]
+    assert loader.skipped >= first + 1
 
 
 @pytest.mark.slow
