@@ -3,7 +3,7 @@
 The look-ahead never writes to a parameter, a buffer or the optimizer: it returns new tensors, so
 "rolling back" is simply dropping them, and gradients flow through every step (second order).
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -53,6 +53,3 @@ def sgd_lookahead_step(params: Sequence[Tensor], grads: Sequence[Optional[Tensor
         new_buffers.append(buf)
     return new_params, new_buffers
 
-
-def as_named(names: Sequence[str], tensors: Sequence[Tensor]) -> Dict[str, Tensor]:
-    return dict(zip(names, tensors))

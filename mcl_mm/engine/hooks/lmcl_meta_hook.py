@@ -60,7 +60,8 @@ class LMCLMetaHook(Hook):
             return
         network_optimizer = runner.optim_wrapper.optimizer
         group = network_optimizer.param_groups[0]
-        scale = group['lr'] / group.get('initial_lr', group['lr']) if group.get('initial_lr') else 1.0
+        initial = group.get('initial_lr')  # set by mmengine's parameter schedulers
+        scale = group['lr'] / initial if initial else 1.0
         for weight_group in self.weight_optim.param_groups:
             weight_group['lr'] = self.base_lr * scale
         logs = model.meta_step(data_batch, network_optimizer, self.weight_optim)

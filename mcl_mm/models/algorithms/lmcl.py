@@ -175,7 +175,7 @@ class LMCL(MCL):
         pair_weights = None
         if self.mode == 'v2':
             with torch.no_grad():  # the weight network is frozen in ordinary steps
-                pair_weights = self.weight_net([[f.detach() for f in member] for member in feats])
+                pair_weights = self.weight_net(feats)
             aggregated = [agg(f, z) for agg, f, z in zip(self.aggregators, feats, logits)]
             for i, agg_logits in enumerate(aggregated):
                 losses[f'loss_ce_m{i}_aggregate'] = self._ce(i, agg_logits, data_samples)

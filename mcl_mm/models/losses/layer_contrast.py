@@ -82,22 +82,25 @@ class _Blocks:
     def vcl(self, a: Tensor) -> Tensor:
         return a if self.on_bank else a * (self.num_views + 1)
 
-    def cohort_terms(self, a: Tensor, b: Tensor, weights: Tensor) -> Dict[str, Tensor]:
-        """Terms over ordered view pairs (a[..., p], b[..., p]), a != b, each pair's anchors weighted by
-        ``weights`` (..., P, B), summed over pairs and averaged over anchors: shape (...).
-
-        ICL / Soft ICL count the pair's direction a -> b; VCL / Soft VCL count view a against view b.
-        """
+    def pair_terms(self, a: Tensor, b: Tensor, weights: Tensor) -> Dict[str, Tensor]:
+        """ICL, Soft ICL and Soft VCL over ordered view pairs (a[..., p], b[..., p]), a != b, in the direction
+        a -> b, each pair's anchors weighted by ``weights`` (..., P, B); summed over pairs and averaged over
+        anchors: shape (...)."""
         ab, ba = self.icl(a, b), self.icl(b, a)
-        va, vb = self.vcl(a), self.vcl(b)
-        weighted = lambda x: (weights * x).sum((-2, -1))  # noqa: E731
         return dict(
-            vcl=weighted(self.vcl_nll[va]) / self.vcl_anchors,
-            soft_vcl=weighted(self.vcl_kl[:, va, vb].movedim(0, -1)) / self.batch,
-            icl=weighted(self.icl_nll[ab]) / self.icl_anchors,
-            soft_icl=weighted(self.icl_kl[:, ab, ba].movedim(0, -1)) / self.batch,
+            soft_vcl=_weighted_sum(weights, self.vcl_kl[:, self.vcl(a), self.vcl(b)].movedim(0, -1)) / self.batch,
+            icl=_weighted_sum(weights, self.icl_nll[ab]) / self.icl_anchors,
+            soft_icl=_weighted_sum(weights, self.icl_kl[:, ab, ba].movedim(0, -1)) / self.batch,
         )
 
+    def vcl_term(self, views: Tensor, weights: Tensor) -> Tensor:
+        """VCL of ``views[..., p]`` (each against its own candidates), weighted like :meth:`pair_terms`."""
+        return _weighted_sum(weights, self.vcl_nll[self.vcl(views)]) / self.vcl_anchors
+
+
+def _weighted_sum(weights: Tensor, per_anchor: Tensor) -> Tensor:
+    """sum over the last two dims (cohort members or pairs, anchors) of weights * values."""
+    return (weights * per_anchor).sum((-2, -1))
 
 def layerwise_contrast_losses(views: Sequence[Sequence[Tensor]],
                               labels: Tensor,
@@ -123,6 +126,15 @@ def layerwise_contrast_losses(views: Sequence[Sequence[Tensor]],
     """
     num_members = len(views)
     stages = [len(member_views) for member_views in views]
+    if mode not in ('v1', 'v2'):
+        raise ValueError(f'L-MCL mode must be "v1" or "v2", got {mode!r}')
+    if mode == 'v1' and len(set(stages)) != 1:
+        raise ValueError(f'L-MCL v1 contrasts members stage by stage and needs the same number of stages '
+                         f'for every member, got {stages}; use mode="v2" for members of different depth')
+    pairs = cross_member_pairs(stages)
+    if mode == 'v2' and (pair_weights is None or pair_weights.shape[0] != len(pairs)):
+        got = None if pair_weights is None else tuple(pair_weights.shape)
+        raise ValueError(f'L-MCL v2 needs pair_weights of shape ({len(pairs)}, B), got {got}')
     offsets = [sum(stages[:i]) for i in range(num_members)]
     relations = _view_relations(views, tau, memories, pos_idx, neg_idx)
     device = relations.device
@@ -130,27 +142,18 @@ def layerwise_contrast_losses(views: Sequence[Sequence[Tensor]],
     blocks = _Blocks(relations, owner, labels, kl_temperature, pos_idx.shape[1] if memories is not None else None)
 
     if mode == 'v1':
-        if len(set(stages)) != 1:
-            raise ValueError(f'L-MCL v1 contrasts members stage by stage and needs the same number of stages '
-                             f'for every member, got {stages}; use mode="v2" for members of different depth')
-        # Per stage k, the ordered member pairs (i, j), i != j: ICL and the soft terms count each ordered pair
-        # once; VCL counts each member once, so it is summed over the members directly.
+        # Per stage k: ICL and the soft terms over the ordered member pairs (i, j), i != j; VCL per member.
         member_pairs = [(i, j) for i in range(num_members) for j in range(num_members) if i != j]
         a = torch.tensor([[offsets[i] + k for i, _ in member_pairs] for k in range(stages[0])], device=device)
         b = torch.tensor([[offsets[j] + k for _, j in member_pairs] for k in range(stages[0])], device=device)
-        ones = torch.ones(*a.shape, blocks.batch, device=device, dtype=relations.dtype)
-        terms = blocks.cohort_terms(a, b, ones)
         own = torch.tensor([[offsets[i] + k for i in range(num_members)] for k in range(stages[0])], device=device)
-        terms['vcl'] = blocks.vcl_nll[blocks.vcl(own)].sum((-2, -1)) / blocks.vcl_anchors
+        terms = blocks.pair_terms(a, b, torch.ones(*a.shape, blocks.batch, device=device, dtype=relations.dtype))
+        terms['vcl'] = blocks.vcl_term(own, torch.ones(*own.shape, blocks.batch, device=device, dtype=relations.dtype))
         return [{key: terms[key][k] for key in MCL_TERMS} for k in range(stages[0])]
-    if mode != 'v2':
-        raise ValueError(f'L-MCL mode must be "v1" or "v2", got {mode!r}')
-    pairs = cross_member_pairs(stages)
-    if pair_weights is None or pair_weights.shape[0] != len(pairs):
-        got = None if pair_weights is None else tuple(pair_weights.shape)
-        raise ValueError(f'L-MCL v2 needs pair_weights of shape ({len(pairs)}, B), got {got}')
     # A two-member cohort (a, b) is both directions of the pair: a -> b and b -> a.
     a = torch.tensor([offsets[i] + k for (i, k), _ in pairs], device=device)
     b = torch.tensor([offsets[j] + z for _, (j, z) in pairs], device=device)
-    both = blocks.cohort_terms(torch.stack([a, b]), torch.stack([b, a]), pair_weights.expand(2, -1, -1))
-    return {key: value.sum() for key, value in both.items()}
+    both_a, both_b, both_w = torch.stack([a, b]), torch.stack([b, a]), pair_weights.expand(2, -1, -1)
+    terms = blocks.pair_terms(both_a, both_b, both_w)
+    terms['vcl'] = blocks.vcl_term(both_a, both_w)
+    return {key: terms[key].sum() for key in MCL_TERMS}
