@@ -7,7 +7,7 @@ from setuptools import find_packages, setup
 HERE = Path(__file__).parent
 VERSION = re.search(r"__version__ = '([^']+)'", (HERE / 'mcl_mm' / 'version.py').read_text()).group(1)
 
-# Pinned stack (see ../shared/STACK_NOTES.md). mmcv 2.1.0 has no wheel for torch 2.14:
+# Pinned stack (versions measured to resolve together; README "Set up"). mmcv 2.1.0 has no wheel for torch 2.14:
 # tools/install.sh builds it from the sdist and caches the wheel before this is installed.
 INSTALL_REQUIRES = [
     'torch==2.14.1',
@@ -19,7 +19,7 @@ INSTALL_REQUIRES = [
     'mmpretrain==1.2.0',
     'ftfy',  # mmseg imports it
     'regex',  # mmseg imports it
-    'setuptools<82',  # mmengine's `mmdet::` config lookup and mmcv import pkg_resources
+    'setuptools>=77.0.3,<82',  # torch 2.14 needs >=77.0.3; mmengine's `mmdet::` config lookup and mmcv import pkg_resources
     'pycocotools',
     'matplotlib',
     'scipy',

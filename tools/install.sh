@@ -2,8 +2,8 @@
 # One-command, idempotent install of the pinned OpenMMLab 2.x stack + mcl_mm into .venv/.
 #
 # mmcv 2.1.0 ships no wheels for torch 2.14, and its sdist needs three fixes to build here:
-# setuptools<82 (setup.py imports pkg_resources), --no-build-isolation (it imports torch),
-# and -std=c++20 (torch 2.14 headers). The built wheel is cached OUTSIDE the repository,
+# setuptools>=77.0.3,<82 installed after torch (setup.py imports pkg_resources), --no-build-isolation
+# (it imports torch), and -std=c++20 (torch 2.14 headers). The built wheel is cached OUTSIDE the repository,
 # keyed by Python / torch / CUDA, so later installs (and CI) reuse it.
 #
 # Environment knobs:
@@ -11,6 +11,7 @@
 #   MCL_MM_VENV    virtual environment path   (default: <repo>/.venv)
 #   MCL_MM_PYTHON  interpreter for the venv   (default: python3.11, else python3)
 #   MAX_JOBS       parallel compile jobs      (default: nproc)
+#   MCL_MM_SKIP_MMCV_COMPILE=1  stop after mmcv's metadata step, before the compile (regression test)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -50,19 +51,31 @@ except metadata.PackageNotFoundError:
 PYEOF
 }
 
-# ---------------------------------------------------------------- build tools
-STEP="build tools (setuptools<82, wheel, ninja)"
-if ! "$PYTHON" -c 'import setuptools, wheel, ninja, sys; sys.exit(int(setuptools.__version__.split(".")[0]) >= 82)' 2>/dev/null; then
-  log "installing build tools"
-  "${PIP[@]}" install -q "setuptools<82" wheel ninja
-fi
-
 # ---------------------------------------------------------------- torch
 STEP="torch ${TORCH_VERSION} / torchvision ${TORCHVISION_VERSION}"
 if [[ $(pkg_version torch) != "$TORCH_VERSION"* || $(pkg_version torchvision) != "$TORCHVISION_VERSION"* ]]; then
   log "installing torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION"
   "${PIP[@]}" install -q "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
 fi
+
+# ---------------------------------------------------------------- build preconditions
+# Established here, after torch, whatever earlier steps (or the user) did: torch 2.14 requires
+# setuptools>=77.0.3 and pip upgrades to the newest release when it resolves torch, but mmcv's setup.py
+# and mmengine's `mmdet::` config lookup import pkg_resources, which setuptools 82 removed.
+STEP="mmcv build preconditions (setuptools>=77.0.3,<82 with pkg_resources, wheel, ninja)"
+preconditions_ok() {
+  "$PYTHON" - <<'PYEOF' 2>/dev/null
+import ninja, pkg_resources, setuptools, wheel
+major, minor, patch = (int(x) for x in setuptools.__version__.split('.')[:3])
+assert (77, 0, 3) <= (major, minor, patch) < (82,), setuptools.__version__
+PYEOF
+}
+if ! preconditions_ok; then
+  log "installing setuptools>=77.0.3,<82, wheel, ninja"
+  "${PIP[@]}" install -q "setuptools>=77.0.3,<82" wheel ninja
+fi
+preconditions_ok || fail "setuptools>=77.0.3,<82 with an importable pkg_resources, wheel and ninja are needed \
+in $VENV; a pip constraint may forbid them: check 'pip config list' and rerun"
 
 # ---------------------------------------------------------------- mmcv (built once, cached)
 STEP="mmcv ${MMCV_VERSION} build"
@@ -79,30 +92,26 @@ mmcv_ok() { "$PYTHON" -c "import mmcv, mmcv._ext; assert mmcv.__version__ == '$M
 if ! mmcv_ok; then
   shopt -s nullglob; wheels=("$WHEEL_DIR"/mmcv-*.whl); shopt -u nullglob
   if (( ${#wheels[@]} == 0 )); then
-    log "building mmcv $MMCV_VERSION with $CUDA_TAG ops (first time only; ~13 min on 2 cores)"
     BUILD=$(mktemp -d)
-    "$PYTHON" - "$BUILD" "$MMCV_VERSION" <<'PYEOF'
-# Fetch the sdist through the PyPI simple API (JSON form): `pip download` runs setup.py, which is what fails.
-import hashlib, json, sys, tarfile, urllib.request
-dest, version = sys.argv[1], sys.argv[2]
-filename = f"mmcv-{version}.tar.gz"
-req = urllib.request.Request("https://pypi.org/simple/mmcv/",
-                             headers={"Accept": "application/vnd.pypi.simple.v1+json"})
-with urllib.request.urlopen(req, timeout=120) as r:
-    entry = next(f for f in json.load(r)["files"] if f["filename"] == filename)
-with urllib.request.urlopen(entry["url"], timeout=300) as r:
-    data = r.read()
-if hashlib.sha256(data).hexdigest() != entry["hashes"]["sha256"]:
-    sys.exit(f"{filename}: sha256 mismatch")
-path = f"{dest}/{filename}"
-open(path, "wb").write(data)
-with tarfile.open(path) as tar:
-    tar.extractall(dest, filter="data")
-PYEOF
-    SRC=$(find "$BUILD" -maxdepth 1 -type d -name "mmcv-*" | head -n1)
+    # The sdist comes through pip, so the user's pip configuration (indexes, proxies, certificates,
+    # constraints) applies. pip runs mmcv's metadata step (setup.py egg_info) here, in this venv.
+    STEP="mmcv ${MMCV_VERSION} source download and metadata (setup.py egg_info)"
+    log "fetching the mmcv $MMCV_VERSION source distribution through pip"
+    "${PIP[@]}" download -q --no-deps --no-binary mmcv --no-build-isolation -d "$BUILD" "mmcv==$MMCV_VERSION"
+    tar -xzf "$BUILD/mmcv-$MMCV_VERSION.tar.gz" -C "$BUILD"
+    SRC=$BUILD/mmcv-$MMCV_VERSION
     # torch >= 2.6 headers need C++17+, 2.14 needs C++20.
     sed -i -E 's/-std=c\+\+1[47]/-std=c++20/g' "$SRC/setup.py"
     grep -q 'std=c++20' "$SRC/setup.py" || fail "could not patch mmcv's setup.py for C++20"
+    if [[ ${MCL_MM_SKIP_MMCV_COMPILE:-0} == 1 ]]; then
+      # Test knob: everything up to the compile has run (venv, torch, preconditions, sdist, egg_info).
+      (cd "$SRC" && "$PYTHON" setup.py -q egg_info >/dev/null)
+      rm -rf "$BUILD"
+      log "mmcv metadata step ok; compile skipped (MCL_MM_SKIP_MMCV_COMPILE=1), stopping before the build"
+      exit 0
+    fi
+    STEP="mmcv ${MMCV_VERSION} build"
+    log "building mmcv $MMCV_VERSION with $CUDA_TAG ops (first time only; ~13 min on 2 cores)"
     export MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)}
     if [[ $CUDA_TAG != cpu ]]; then export FORCE_CUDA=1; fi
     mkdir -p "$WHEEL_DIR"
