@@ -1,4 +1,4 @@
-"""Differentiable look-ahead of torch's SGD, for the L-MCL meta step (MCL_SPEC §3).
+"""Differentiable look-ahead of torch's SGD, for the L-MCL meta step (docs/method.md §3).
 
 The look-ahead never writes to a parameter, a buffer or the optimizer: it returns new tensors, so
 "rolling back" is simply dropping them, and gradients flow through every step (second order).

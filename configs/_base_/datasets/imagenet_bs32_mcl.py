@@ -1,4 +1,4 @@
-# ImageNet-1k, 224 px, RandomResizedCrop + flip / resize 256 + centre crop 224 (MCL_SPEC §4).
+# ImageNet-1k, 224 px, RandomResizedCrop + flip / resize 256 + centre crop 224 (docs/method.md §4).
 dataset_type = 'ImageNet'
 data_root = 'data/imagenet'
 data_preprocessor = dict(

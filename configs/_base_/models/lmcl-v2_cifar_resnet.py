@@ -1,4 +1,4 @@
-# L-MCL v2 on CIFAR nets (MCL_SPEC §3): every cross-member stage pair, weighted by the meta-learned layer
+# L-MCL v2 on CIFAR nets (docs/method.md §3): every cross-member stage pair, weighted by the meta-learned layer
 # matching network (meta step every 50 iterations, 2 look-ahead steps), stage aggregator + aggregate KD.
 _base_ = ['./lmcl_cifar_resnet.py']
 

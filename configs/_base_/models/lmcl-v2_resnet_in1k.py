@@ -1,4 +1,4 @@
-# L-MCL v2 on ImageNet ResNets (MCL_SPEC §3): alpha = beta = 0.01, meta step every 500 iterations.
+# L-MCL v2 on ImageNet ResNets (docs/method.md §3): alpha = beta = 0.01, meta step every 500 iterations.
 _base_ = ['./lmcl_resnet_in1k.py']
 
 model = dict(

@@ -1,4 +1,4 @@
-# L-MCL v1 on CIFAR nets (MCL_SPEC §3): branches after layer1 and layer2, each a full fresh copy of the
+# L-MCL v1 on CIFAR nets (docs/method.md §3): branches after layer1 and layer2, each a full fresh copy of the
 # remaining stages; stage-wise in-batch contrast between members (s1, s2, final).
 _base_ = ['./mcl_cifar_resnet.py']
 

@@ -1,4 +1,4 @@
-# L-MCL v1 on ImageNet ResNets (MCL_SPEC §3): branches after layer1, layer2, layer3, one block of each
+# L-MCL v1 on ImageNet ResNets (docs/method.md §3): branches after layer1, layer2, layer3, one block of each
 # remaining stage; stage-wise contrast against the memory banks (only final-stage embeddings update them).
 _base_ = ['./mcl_resnet_in1k.py']
 

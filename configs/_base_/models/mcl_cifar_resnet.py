@@ -1,4 +1,4 @@
-# An MCL cohort of CIFAR ResNets with the in-batch contrast (MCL_SPEC §2b): no bank, M-per-class batches.
+# An MCL cohort of CIFAR ResNets with the in-batch contrast (docs/method.md §2b): no bank, M-per-class batches.
 model = dict(
     type='MCL',
     members=dict(

@@ -1,4 +1,4 @@
-# SGD Nesterov, cosine from 0.1 over 300 epochs, wd 5e-4, batch 128 (MCL_SPEC §4).
+# SGD Nesterov, cosine from 0.1 over 300 epochs, wd 5e-4, batch 128 (docs/method.md §4).
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True))
 param_scheduler = dict(type='CosineAnnealingLR', by_epoch=True, T_max=300, eta_min=0.0, convert_to_iter_based=True)

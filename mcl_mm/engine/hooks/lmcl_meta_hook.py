@@ -1,4 +1,4 @@
-"""Runs the L-MCL v2 meta step (MCL_SPEC §3) and owns the weight network's optimizer."""
+"""Runs the L-MCL v2 meta step (docs/method.md §3) and owns the weight network's optimizer."""
 import copy
 from typing import Optional
 

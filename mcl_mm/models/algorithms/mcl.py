@@ -1,4 +1,4 @@
-"""Mutual Contrastive Learning: a cohort of classifiers trained together (MCL_SPEC §1-2)."""
+"""Mutual Contrastive Learning: a cohort of classifiers trained together (docs/method.md §1-2)."""
 import copy
 from typing import Dict, List, Optional, Sequence, Union
 

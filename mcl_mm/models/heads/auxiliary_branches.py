@@ -1,4 +1,4 @@
-"""L-MCL auxiliary refinement branches (MCL_SPEC §3), tapped after intermediate backbone stages."""
+"""L-MCL auxiliary refinement branches (docs/method.md §3), tapped after intermediate backbone stages."""
 import contextlib
 import copy
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple

@@ -1,4 +1,4 @@
-"""L-MCL v2 modules (MCL_SPEC §3): the meta-learned layer-matching weights and the stage aggregator."""
+"""L-MCL v2 modules (docs/method.md §3): the meta-learned layer-matching weights and the stage aggregator."""
 from typing import Sequence
 
 import torch
