@@ -22,6 +22,7 @@ from mmengine.optim import OptimWrapper  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
 
+from mcl_mm.models.compile import compile_failures  # noqa: E402
 from mcl_mm.registry import MODELS  # noqa: E402
 from bench_step import timed  # noqa: E402  (same timing rule: warm-up, synchronised median)
 
@@ -44,6 +45,10 @@ def main():
     parser.add_argument('--bank-size', type=int, default=1281167)
     parser.add_argument('--neg-k', type=int, default=8192)
     parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--compile', choices=['off', 'on'], default='off',
+                        help='the ordinary steps\' loss path through torch.compile (the meta step stays eager)')
+    parser.add_argument('--no-meta', dest='meta', action='store_false', help='skip the v2 meta step')
+    parser.add_argument('--arms', nargs='+', default=['mcl', 'lmcl_v1', 'lmcl_v2'], help='which arms to time')
     parser.add_argument('--json', help='write the rows here')
     args = parser.parse_args()
     init_default_scope('mcl_mm')
@@ -52,15 +57,17 @@ def main():
     idx = torch.randperm(args.bank_size)[:args.batch]
     data = dict(inputs=torch.randn(args.batch, 3, args.size, args.size, device=dev),
                 data_samples=[DataSample(metainfo=dict(sample_idx=int(i))).set_gt_label(int(i) % 1000) for i in idx])
-    common = dict(members=member(args.depth), num_members=2, loss=dict(tau=0.07),
-                  memory=dict(num_samples=args.bank_size, neg_k=args.neg_k))
+    compiled = args.compile == 'on'
+    common = dict(members=member(args.depth), num_members=2, loss=dict(tau=0.07, compile=compiled),
+                  memory=dict(num_samples=args.bank_size, neg_k=args.neg_k, compile=compiled))
     arms = {
         'mcl': dict(type='MCL', **common),
         'lmcl_v1': dict(type='LMCL', mode='v1', branches=BRANCHES, **common),
         'lmcl_v2': dict(type='LMCL', mode='v2', branches=BRANCHES, meta=dict(freq=10**9, times=2), **common),
     }
+    arms = {name: cfg for name, cfg in arms.items() if name in args.arms}
     print(f'device={dev} ResNet-{args.depth} x2 {args.size}px batch={args.batch} bank N={args.bank_size} '
-          f'neg_k={args.neg_k} repeats={args.repeats}')
+          f'neg_k={args.neg_k} repeats={args.repeats} compile={args.compile}')
     rows = {}
     for name, cfg in arms.items():
         model = MODELS.build(cfg).to(dev)
@@ -68,7 +75,9 @@ def main():
         wrapper = OptimWrapper(torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1,
                                                momentum=0.9, weight_decay=1e-4, nesterov=True))
         rows[name] = timed(lambda: model.train_step(data, wrapper), args.repeats, dev)
-        if name == 'lmcl_v2':
+        if compile_failures(model):
+            print(f'{name}: fell back to eager: {compile_failures(model)}')
+        if name == 'lmcl_v2' and args.meta:
             weight_wrapper = OptimWrapper(torch.optim.SGD(model.weight_net.parameters(), lr=0.1, momentum=0.9))
             rows['lmcl_v2_meta_step'] = timed(lambda: model.meta_step(data, wrapper.optimizer, weight_wrapper),
                                               args.repeats, dev)
@@ -81,7 +90,8 @@ def main():
         if name.endswith('_gib'):
             print(f'{name:>18} | {value:>8.2f} GiB')
         else:
-            print(f'{name:>18} | {value:>9.3f} {value / rows["mcl"]:>6.2f}x')
+            ratio = f'{value / rows["mcl"]:>6.2f}x' if 'mcl' in rows else ''
+            print(f'{name:>18} | {value:>9.4f} {ratio}')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(vars(args), rows=rows), f, indent=1)

@@ -2,11 +2,13 @@
 
     python benchmarks/bench_step.py [--device cpu|cuda] [--size 224] [--batch 32] [--members 2 4]
                                     [--neg-k 4096 8192 16384] [--bank-size 1281167] [--repeats 5]
-                                    [--amp none|fp16|bf16]
+                                    [--amp none|fp16|bf16] [--compile off on]
 
 "independent" = M mmpretrain ImageClassifiers (ResNet-18), each forward + backward + SGD step on the batch;
 "cohort" = the MCL model (same members + embedding heads + banks + all four terms + bank update), one
-forward + backward + SGD step. Prints medians and the overhead ratio cohort / independent.
+forward + backward + SGD step. Prints medians and the overhead ratio cohort / independent. ``--compile
+off on`` times the cohort with the loss path eager and through torch.compile (``MCLLoss(compile=...)``,
+``CohortMemoryBank(compile=...)``) in the same run; the first compiled step's time is reported apart.
 """
 import argparse
 import statistics
@@ -22,6 +24,7 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
 
+from mcl_mm.models.compile import compile_failures  # noqa: E402
 from mcl_mm.registry import MODELS  # noqa: E402
 
 MEMBER = dict(
@@ -65,6 +68,8 @@ def main():
     parser.add_argument('--fp16-bank', action='store_true')
     parser.add_argument('--amp', choices=['none', 'fp16', 'bf16'], default='none',
                         help="mixed precision through mmengine's AmpOptimWrapper (CUDA), for both arms")
+    parser.add_argument('--compile', nargs='+', choices=['off', 'on'], default=['off'],
+                        help='loss path eager (off) and/or compiled (on); both are timed when both are given')
     parser.add_argument('--plot', help='write a PNG of overhead vs neg_k here')
     parser.add_argument('--json', help='write the rows here')
     args = parser.parse_args()
@@ -80,7 +85,8 @@ def main():
     dev = args.device
     print(f'device={dev} threads={torch.get_num_threads()} {args.size}px batch={args.batch} bank N={args.bank_size} '
           f'amp={args.amp}')
-    print(f'{"M":>2} {"neg_k":>6} | {"independent s":>13} {"cohort s":>9} {"overhead":>8}')
+    print(f'{"M":>2} {"neg_k":>6} {"compile":>7} | {"independent s":>13} {"cohort s":>9} {"overhead":>8} '
+          f'{"1st step s":>11}' + (f' {"peak GiB":>8}' if dev == 'cuda' else ''))
     for M in args.members:
         data = batch(args.size, args.batch, args.bank_size, dev)
         members = [MODELS.build(MEMBER).to(dev) for _ in range(M)]
@@ -92,17 +98,32 @@ def main():
 
         t_ind = timed(independent, args.repeats, dev)
         for neg_k in args.neg_k:
-            torch.manual_seed(0)
-            cohort = MODELS.build(dict(type='MCL', members={k: v for k, v in MEMBER.items() if k != 'type'},
-                                       num_members=M, memory=dict(num_samples=args.bank_size, neg_k=neg_k,
-                                                                  fp16=args.fp16_bank))).to(dev)
-            cohort.memory.set_labels(torch.arange(args.bank_size, device=dev) % 1000)
-            wrapper = wrap(cohort.parameters())
-            t_mcl = timed(lambda c=cohort, w=wrapper: c.train_step(data, w), args.repeats, dev)
-            print(f'{M:>2} {neg_k:>6} | {t_ind:>13.3f} {t_mcl:>9.3f} {t_mcl / t_ind:>7.3f}x', flush=True)
-            rows.append(dict(M=M, neg_k=neg_k, independent_s=t_ind, cohort_s=t_mcl, overhead=t_mcl / t_ind,
-                             samples_per_s=args.batch / t_mcl))
-            del cohort, wrapper
+            for compile_flag in args.compile:
+                torch.manual_seed(0)
+                compiled = compile_flag == 'on'
+                cohort = MODELS.build(dict(type='MCL', members={k: v for k, v in MEMBER.items() if k != 'type'},
+                                           num_members=M, loss=dict(compile=compiled),
+                                           memory=dict(num_samples=args.bank_size, neg_k=neg_k, fp16=args.fp16_bank,
+                                                       compile=compiled))).to(dev)
+                cohort.memory.set_labels(torch.arange(args.bank_size, device=dev) % 1000)
+                wrapper = wrap(cohort.parameters())
+                first = time.perf_counter()
+                cohort.train_step(data, wrapper)
+                if dev == 'cuda':
+                    torch.cuda.synchronize()
+                first = time.perf_counter() - first
+                if dev == 'cuda':
+                    torch.cuda.reset_peak_memory_stats()
+                t_mcl = timed(lambda c=cohort, w=wrapper: c.train_step(data, w), args.repeats, dev)
+                peak = torch.cuda.max_memory_allocated() / 2**30 if dev == 'cuda' else None
+                failed = compile_failures(cohort)
+                print(f'{M:>2} {neg_k:>6} {compile_flag:>7} | {t_ind:>13.4f} {t_mcl:>9.4f} {t_mcl / t_ind:>7.3f}x '
+                      f'{first:>11.1f}' + (f' {peak:>8.2f}' if peak is not None else '')
+                      + (f'  (fell back to eager: {failed})' if failed else ''), flush=True)
+                rows.append(dict(M=M, neg_k=neg_k, compile=compile_flag, independent_s=t_ind, cohort_s=t_mcl,
+                                 overhead=t_mcl / t_ind, samples_per_s=args.batch / t_mcl, first_step_s=first,
+                                 peak_gib=peak, compile_failures=failed))
+                del cohort, wrapper
     if args.json:
         import json
         with open(args.json, 'w') as f:
@@ -115,8 +136,9 @@ def main():
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(5, 3.5))
         for M in args.members:
-            pts = [(r['neg_k'], r['overhead']) for r in rows if r['M'] == M]
-            ax.plot(*zip(*pts), marker='o', label=f'M = {M}')
+            for flag in args.compile:
+                pts = [(r['neg_k'], r['overhead']) for r in rows if r['M'] == M and r['compile'] == flag]
+                ax.plot(*zip(*pts), marker='o', label=f'M = {M}, compile {flag}')
         ax.axhline(1.03, color='grey', linestyle='--', linewidth=1, label='target 1.03')
         ax.set(xscale='log', xlabel='neg_k', ylabel='cohort step / independent steps',
                title=f'MCL overhead, ResNet-18 {args.size}px, B={args.batch}, {dev}')

@@ -162,6 +162,14 @@ def test_ensemble_logit_kd_against_reference():
     g_ref = torch.autograd.grad(ref, logits)
     for a, b in zip(g_fast, g_ref):
         assert torch.allclose(a, b)
+    # The authors' x4 runs: only the last member distils (the others get no KD gradient).
+    last = ensemble_logit_kd(logits, T, students='last')
+    ref_last = sum(_kl(logits[-1][b], teacher[b]) / 3 for b in range(3))
+    assert torch.allclose(last, ref_last)
+    grads = torch.autograd.grad(last, logits)
+    assert all(torch.count_nonzero(g) == 0 for g in grads[:-1]) and torch.count_nonzero(grads[-1]) > 0
+    with pytest.raises(ValueError, match="'all' or 'last'"):
+        MCLLoss(kd_students='first')
 
 
 def test_mcl_loss_weights_and_validation():

@@ -1,6 +1,7 @@
-"""Layer-wise Mutual Contrastive Learning (MCL_SPEC §3): MCL at intermediate stages through auxiliary
+"""Layer-wise Mutual Contrastive Learning (docs/method.md §3): MCL at intermediate stages through auxiliary
 refinement branches; v2 adds meta-learned layer matching, stage aggregation and aggregate distillation."""
 import copy
+from functools import partial
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -11,6 +12,7 @@ from torch.func import functional_call
 
 from mcl_mm.engine.lookahead import sgd_hyperparams, sgd_lookahead_step
 from mcl_mm.registry import MODELS
+from ..compile import MaybeCompiled
 from ..heads.auxiliary_branches import capture_stage_outputs
 from ..losses.contrastive import MCL_TERMS, kl_div_with_temperature
 from ..losses.layer_contrast import layerwise_contrast_losses
@@ -76,6 +78,11 @@ class LMCL(MCL):
             raise ValueError('LMCL: loss_weights.kd (ensemble logit KD) is not part of L-MCL; v2 distils from '
                              'the aggregated logits, weighted by aggregate_kd_weight')
         self.mode = mode
+        # The ordinary step's contrast may be compiled (as MCLLoss's); the meta step differentiates through it
+        # twice, which compiled code does not support, so it stays eager.
+        self._layer_terms = MaybeCompiled(partial(layerwise_contrast_losses, fused=True),
+                                          self.loss_module.compile_mode, 'LMCL contrast',
+                                          eager_fn=layerwise_contrast_losses)
         self.branches = nn.ModuleList(self._build_branches(branches, embed_head if self.contrast else None))
         self.num_stages = [b.num_branches + 1 for b in self.branches]
         if mode == 'v1' and len(set(self.num_stages)) != 1:
@@ -146,11 +153,15 @@ class LMCL(MCL):
         """The member head's classification loss (its CE config: label smoothing etc.) on any logits."""
         return self.members[member_idx].head._get_loss(logits, data_samples)['loss']
 
-    def _contrast(self, views, labels, bank: dict, pair_weights: Optional[Tensor]) -> Dict[str, Tensor]:
+    def _contrast(self, views, labels, bank: dict, pair_weights: Optional[Tensor],
+                  allow_compile: bool = True) -> Dict[str, Tensor]:
         """Weighted contrastive terms: per stage (v1, ``loss_<term>_<stage>``) or summed over pairs (v2)."""
         lm = self.loss_module
-        terms = layerwise_contrast_losses(views, labels, self.mode, lm.tau, lm.kl_temperature, pair_weights,
-                                          **bank)
+        args = (views, labels, self.mode, lm.tau, lm.kl_temperature, pair_weights)
+        if allow_compile:
+            terms = self._layer_terms(*args, **bank, device=labels.device)
+        else:
+            terms = layerwise_contrast_losses(*args, **bank)
         weights = lm.loss_weights
         if self.mode == 'v1':
             return {
@@ -204,7 +215,7 @@ class LMCL(MCL):
         feats, _, views = self._stage_outputs(inputs)
         labels = torch.cat([s.gt_label for s in data_samples]).to(inputs.device)
         _, bank = self._bank_inputs(data_samples, labels)
-        return sum(self._contrast(views, labels, bank, self.weight_net(feats)).values())
+        return sum(self._contrast(views, labels, bank, self.weight_net(feats), allow_compile=False).values())
 
     def _stage_ce_objective(self, inputs: Tensor, data_samples: List[DataSample]) -> Tensor:
         """Outer objective: CE summed over every stage classifier of every member."""
@@ -213,7 +224,7 @@ class LMCL(MCL):
 
     def meta_gradients(self, inputs: Tensor, data_samples: List[DataSample],
                        network_optimizer: torch.optim.Optimizer) -> Tuple[List[Tensor], Dict[str, float]]:
-        """d(stage CE after the look-ahead) / d(weight network), on this process's batch (MCL_SPEC §3).
+        """d(stage CE after the look-ahead) / d(weight network), on this process's batch (docs/method.md §3).
 
         From the current network θ: ``times`` look-ahead steps of the network optimizer's own SGD update
         (its lr, momentum buffers, weight decay, Nesterov) on the weighted contrastive objective, one on

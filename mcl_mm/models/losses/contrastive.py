@@ -1,6 +1,6 @@
 """The MCL contrastive terms as pure functions (no state, no registry).
 
-Notation follows MCL_SPEC §2: M members, v_m (B, D) L2-normalised embeddings, tau the contrast
+Notation follows docs/method.md §2: M members, v_m (B, D) L2-normalised embeddings, tau the contrast
 temperature, T the KL temperature. Every function returns terms *summed* over members / ordered
 pairs and *averaged* over anchors.
 
@@ -119,8 +119,9 @@ def memory_contrast_losses(embeddings: Sequence[Tensor],
                            pos_idx: Tensor,
                            neg_idx: Tensor,
                            tau: float = 0.07,
-                           kl_temperature: float = 3.0) -> Dict[str, Tensor]:
-    """The ImageNet path (MCL_SPEC §2a): contrast against per-member memory banks.
+                           kl_temperature: float = 3.0,
+                           fused: bool = False) -> Dict[str, Tensor]:
+    """The ImageNet path (docs/method.md §2a): contrast against per-member memory banks.
 
     Args:
         embeddings: M tensors (B, D), L2-normalised.
@@ -130,13 +131,14 @@ def memory_contrast_losses(embeddings: Sequence[Tensor],
         neg_idx: (B, neg_k) negatives (other classes).
         tau: contrast temperature.
         kl_temperature: T of the Soft VCL / Soft ICL KL terms.
+        fused: the gather-dot form of :func:`memory_relations`, for a compiled caller.
 
     Returns:
         dict with scalar tensors ``vcl``, ``soft_vcl``, ``icl``, ``soft_icl``.
     """
     _check_cohort(len(embeddings))
     anchors = torch.stack(list(embeddings))  # (M, B, D)
-    relations = memory_relations(memories, pos_idx, neg_idx, anchors, tau)
+    relations = memory_relations(memories, pos_idx, neg_idx, anchors, tau, fused=fused)
     return memory_terms(relations, pos_idx.shape[1], kl_temperature)
 
 
@@ -146,19 +148,33 @@ def _check_cohort(num_members: int) -> None:
 
 
 def memory_relations(memories: Union[Tensor, Sequence[Tensor]], pos_idx: Tensor, neg_idx: Tensor,
-                     anchors: Tensor, tau: float) -> Tensor:
+                     anchors: Tensor, tau: float, fused: bool = False) -> Tensor:
     """Scores of every bank's sampled rows against every anchor view: (G, V, B, K).
 
-    ``out[g, v, b, k] = <bank_g[idx[b, k]], anchors[v, b]> / tau`` with ``idx = [pos_idx, neg_idx]``, from
-    one gather of the G banks and one batched matmul. With V = G (one view per member) this is the
-    ``R[i, j]`` (bank i, embedding j) stack of MCL; L-MCL passes every (member, stage) view at once.
+    ``out[g, v, b, k] = <bank_g[idx[b, k]], anchors[v, b]> / tau`` with ``idx = [pos_idx, neg_idx]``. With
+    V = G (one view per member) this is the ``R[i, j]`` (bank i, embedding j) stack of MCL; L-MCL passes
+    every (member, stage) view at once.
+
+    Eager (``fused=False``): one gather of the G banks into (B, G*K, D) rows and one batched matmul.
+    ``fused=True`` writes the same numbers as a gather-dot (indexed rows times anchors, summed over D) for
+    :func:`torch.compile`: Inductor folds the row gather into the reduction, forward and backward, so the
+    (B, G*K, D) rows are never materialised. Eager, that form would allocate V times the rows: use it
+    compiled only.
 
     Args:
         anchors: (V, B, D) L2-normalised embeddings.
     """
-    rows = gather_memory_rows(memories, torch.cat([pos_idx, neg_idx], dim=1)).to(anchors.dtype)  # (B, G*K, D)
+    indices = torch.cat([pos_idx, neg_idx], dim=1)
+    if fused:
+        banks = _stacked_banks(memories)
+        num_banks, num_samples, dim = banks.shape
+        offsets = torch.arange(num_banks, device=indices.device).view(-1, 1, 1) * num_samples
+        rows = banks.reshape(num_banks * num_samples, dim)[indices.unsqueeze(0) + offsets]  # (G, B, K, D)
+        scores = (rows.unsqueeze(1).to(anchors.dtype) * anchors.unsqueeze(0).unsqueeze(3)).sum(-1)
+        return scores / tau  # (G, V, B, K)
+    rows = gather_memory_rows(memories, indices).to(anchors.dtype)  # (B, G*K, D)
     batch, num_views = rows.shape[0], anchors.shape[0]
-    num_banks = rows.shape[1] // (pos_idx.shape[1] + neg_idx.shape[1])
+    num_banks = rows.shape[1] // indices.shape[1]
     out = torch.bmm(rows, anchors.permute(1, 2, 0))  # (B, G*K, V)
     return (out.view(batch, num_banks, -1, num_views).permute(1, 3, 0, 2) / tau).contiguous()
 
@@ -192,17 +208,23 @@ def memory_terms(relations: Tensor, num_pos: int, kl_temperature: float) -> Dict
     )
 
 
+def _stacked_banks(memories: Union[Tensor, Sequence[Tensor]]) -> Tensor:
+    """(M, N, D) detached: the stacked buffer as is, a list of banks stacked (a copy: fine for small banks and
+    tests, the training path passes the stacked buffer)."""
+    banks = memories if torch.is_tensor(memories) else torch.stack(list(memories))
+    return banks.detach()
+
+
 def gather_memory_rows(memories: Union[Tensor, Sequence[Tensor]], indices: Tensor) -> Tensor:
     """``memories[m][indices[b, k]]`` for every member in one gather, laid out (B, M*K, D), detached.
 
-    With a stacked (M, N, D) bank the rows are read once from its (M*N, D) view; a list of banks is
-    stacked first (a copy: fine for small banks and tests, the training path passes the stacked buffer).
+    The rows are read once from the (M*N, D) view of the stacked bank.
     """
-    banks = memories if torch.is_tensor(memories) else torch.stack(list(memories))
+    banks = _stacked_banks(memories)
     num_members, num_samples, dim = banks.shape
     offsets = torch.arange(num_members, device=indices.device).view(1, -1, 1) * num_samples
     flat = (indices.unsqueeze(1) + offsets).reshape(-1)  # (B * M * K), ordered b, m, k
-    rows = banks.detach().reshape(num_members * num_samples, dim).index_select(0, flat)
+    rows = banks.reshape(num_members * num_samples, dim).index_select(0, flat)
     return rows.view(indices.shape[0], num_members * indices.shape[1], dim)
 
 
@@ -210,7 +232,7 @@ def inbatch_contrast_losses(embeddings: Sequence[Tensor],
                             labels: Tensor,
                             tau: float = 0.1,
                             kl_temperature: float = 3.0) -> Dict[str, Tensor]:
-    """The CIFAR path (MCL_SPEC §2b): contrast within the batch, no bank.
+    """The CIFAR path (docs/method.md §2b): contrast within the batch, no bank.
 
     S[m, m'] = v_m v_{m'}^T / tau. VCL is SupCon within a member, ICL the same with the anchor from m
     and candidates from m'. As in the authors' code, the diagonal (the same image, from either member)
@@ -251,8 +273,16 @@ def inbatch_terms(relations: Tensor, labels: Tensor, kl_temperature: float) -> D
     )
 
 
-def ensemble_logit_kd(logits: Sequence[Tensor], temperature: float = 3.0) -> Tensor:
-    """Optional logit KD (MCL_SPEC §2c): every member distils from the detached mean of all logits."""
+def ensemble_logit_kd(logits: Sequence[Tensor], temperature: float = 3.0, students: str = 'all') -> Tensor:
+    """Optional logit KD (docs/method.md §2c): members distil from the detached mean of all logits.
+
+    ``students='all'``: every member (the authors' M = 2 runs); ``'last'``: only the last member (the authors'
+    M = 4 CIFAR and ImageNet runs, "MCL (x4) + logit KD").
+    """
+    if students not in ('all', 'last'):
+        raise ValueError(f"logit KD students must be 'all' or 'last', got {students!r}")
     stacked = torch.stack(list(logits))  # (M, B, C)
     teacher = stacked.mean(0, keepdim=True).expand_as(stacked)
+    if students == 'last':
+        stacked, teacher = stacked[-1:], teacher[-1:]
     return kl_div_with_temperature(stacked, teacher, temperature).mean(-1).sum()

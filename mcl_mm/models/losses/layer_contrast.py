@@ -1,4 +1,4 @@
-"""Layer-wise MCL (MCL_SPEC §3) on top of the MCL terms: which embeddings are contrasted, no new math.
+"""Layer-wise MCL (docs/method.md §3) on top of the MCL terms: which embeddings are contrasted, no new math.
 
 A *view* is one (member, stage) embedding. Every view is scored in one pass (one bank gather + one matmul,
 or one in-batch einsum) into relation *blocks*: (bank g, view v) rows of logits on the bank path, (view x,
@@ -33,12 +33,13 @@ def cross_member_pairs(stages_per_member: Sequence[int]) -> List[Tuple[View, Vie
     return pairs
 
 
-def _view_relations(views: Sequence[Sequence[Tensor]], tau: float, memories=None, pos_idx=None, neg_idx=None):
+def _view_relations(views: Sequence[Sequence[Tensor]], tau: float, memories=None, pos_idx=None, neg_idx=None,
+                    fused: bool = False):
     """All views stacked (V, B, D) and scored: in-batch (V, V, B, B) or against the banks (M, V, B, K)."""
     anchors = torch.stack([v for member_views in views for v in member_views])
     if memories is None:
         return torch.einsum('ibd,jcd->ijbc', anchors, anchors) / tau
-    return memory_relations(memories, pos_idx, neg_idx, anchors, tau)
+    return memory_relations(memories, pos_idx, neg_idx, anchors, tau, fused=fused)
 
 
 class _Blocks:
@@ -110,7 +111,8 @@ def layerwise_contrast_losses(views: Sequence[Sequence[Tensor]],
                               pair_weights: Optional[Tensor] = None,
                               memories: Union[Tensor, Sequence[Tensor], None] = None,
                               pos_idx: Optional[Tensor] = None,
-                              neg_idx: Optional[Tensor] = None) -> Union[List[Dict[str, Tensor]], Dict[str, Tensor]]:
+                              neg_idx: Optional[Tensor] = None,
+                              fused: bool = False) -> Union[List[Dict[str, Tensor]], Dict[str, Tensor]]:
     """Stage-wise MCL terms.
 
     Args:
@@ -118,8 +120,9 @@ def layerwise_contrast_losses(views: Sequence[Sequence[Tensor]],
         labels: (B,) class labels (used by the in-batch path).
         mode: ``'v1'`` (same-stage cohorts) or ``'v2'`` (every cross-member stage pair, weighted).
         pair_weights: v2 only, (P, B) per-anchor weights in :func:`cross_member_pairs` order.
-        memories / pos_idx / neg_idx: the bank path (MCL_SPEC §2a): member i's views contrast against
+        memories / pos_idx / neg_idx: the bank path (docs/method.md §2a): member i's views contrast against
             bank i; ``None`` selects the in-batch path (§2b).
+        fused: the gather-dot form of :func:`memory_relations`, for a compiled caller.
 
     Returns:
         v1: one dict of the four terms per stage. v2: one dict of the four terms summed over pairs.
@@ -136,7 +139,7 @@ def layerwise_contrast_losses(views: Sequence[Sequence[Tensor]],
         got = None if pair_weights is None else tuple(pair_weights.shape)
         raise ValueError(f'L-MCL v2 needs pair_weights of shape ({len(pairs)}, B), got {got}')
     offsets = [sum(stages[:i]) for i in range(num_members)]
-    relations = _view_relations(views, tau, memories, pos_idx, neg_idx)
+    relations = _view_relations(views, tau, memories, pos_idx, neg_idx, fused)
     device = relations.device
     owner = torch.repeat_interleave(torch.arange(num_members, device=device), torch.tensor(stages, device=device))
     blocks = _Blocks(relations, owner, labels, kl_temperature, pos_idx.shape[1] if memories is not None else None)
