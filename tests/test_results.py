@@ -5,10 +5,13 @@ import json
 from conftest import run_tool
 
 
-def _work_dir(root, name, records):
+def _work_dir(root, name, records, max_epochs=None):
+    """A work dir as tools/train.py leaves it: the config dump (its planned length) and the scalars."""
     path = root / name / '20260101_000000' / 'vis_data'
     path.mkdir(parents=True)
     (path / 'scalars.json').write_text(''.join(json.dumps(r) + '\n' for r in records))
+    last = max_epochs or max(r['step'] for r in records)
+    (root / name / f'{name}.py').write_text(f"train_cfg = dict(type='EpochBasedTrainLoop', max_epochs={last})\n")
     return root / name
 
 
@@ -25,8 +28,8 @@ def test_collect_transfer_table_and_chart(tmp_path):
     _, out = run_tool('analysis/collect_transfer.py', *runs, '--out', tmp_path / 'res')
     table = (tmp_path / 'res' / 'transfer.md').read_text()
     assert '| initialisation | box AP | mask AP | VOC mAP | mIoU |' in table
-    assert '| mcl | 32.00 ± 2.83 | 16.00 ± 1.41 | – | 42.00 ± 2.83 |' in table  # the latest value of each run
-    assert '| baseline | 20.00 | 10.00 | 50.00 | – |' in table
+    assert '| mcl | 32.00 ± 2.83 (n=2) | 16.00 ± 1.41 (n=2) | – | 42.00 ± 2.83 (n=2) |' in table  # latest values
+    assert '| baseline | 20.00 (n=1) | 10.00 (n=1) | 50.00 (n=1) | – |' in table
     rows = list(csv.reader(open(tmp_path / 'res' / 'transfer.csv')))
     assert rows[1][:4] == ['mcl', '32.0000', '2.8284', '2']
     assert (tmp_path / 'res' / 'transfer.png').stat().st_size > 1000
@@ -36,7 +39,7 @@ def test_collect_transfer_rejects_unevaluated_runs(tmp_path):
     empty = _work_dir(tmp_path, 'nothing', [{'loss': 1.0, 'step': 1}])
     code, out = run_tool('analysis/collect_transfer.py', '--run', f'x={empty}', '--out', tmp_path / 'r',
                          expect_ok=False)
-    assert code != 0 and 'is it a finished (evaluated) run?' in out
+    assert code != 0 and 'Traceback' not in out and 'no run to tabulate' in out and 'stopped before' in out
 
 
 def test_collect_pretrain_reports_members_stages_and_aggregate(tmp_path):
@@ -51,6 +54,7 @@ def test_collect_pretrain_reports_members_stages_and_aggregate(tmp_path):
     table = (tmp_path / 'p' / 'pretrain.md').read_text()
     assert table.splitlines()[0] == ('| pretraining | member 0 top-1 | member 1 top-1 | ensemble top-1 | '
                                      'member 0 s1 top-1 | member 0 aggregate top-1 |')
-    assert '| lmcl-v2 | 82.00 ± 2.83 | 81.00 ± 2.83 | 83.00 ± 2.83 | 70.00 ± 0.00 | 84.00 ± 2.83 |' in table
-    assert '| mcl | 81.00 | 79.00 | 82.00 | – | – |' in table
+    assert ('| lmcl-v2 | 82.00 ± 2.83 (n=2) | 81.00 ± 2.83 (n=2) | 83.00 ± 2.83 (n=2) | 70.00 ± 0.00 (n=2) | '
+            '84.00 ± 2.83 (n=2) |') in table
+    assert '| mcl | 81.00 (n=1) | 79.00 (n=1) | 82.00 (n=1) | – | – |' in table
     assert (tmp_path / 'p' / 'pretrain.png').stat().st_size > 1000

@@ -8,6 +8,8 @@ openmmlab: keys of mmpretrain's / mmdet's / mmseg's backbone (conv1.weight, laye
 torchvision: backbone + the member's classifier as fc.*, verified to load strictly into
     torchvision.models.resnet<depth>(num_classes=C).
 Embedding heads, auxiliary branches, memory banks and optimizer state are never written.
+The stored training config (meta.cfg) is read as data, never executed; --config CONFIG replaces it. OUT must
+not be the input, and an existing OUT is replaced only with --force. NaN/Inf weights are refused.
 """
 import argparse
 import os.path as osp
@@ -15,7 +17,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without install
 
-from mcl_mm.utils.cohort_checkpoint import CohortCheckpointError  # noqa: E402
+from mcl_mm.utils.cli import run_tool  # noqa: E402
 from mcl_mm.utils.export import extract_backbone  # noqa: E402
 
 
@@ -25,15 +27,16 @@ def parse_args(argv=None):
     parser.add_argument('out', help='output .pth file')
     parser.add_argument('--member', type=int, default=0, help='which member (0-based)')
     parser.add_argument('--format', choices=['openmmlab', 'torchvision'], default='openmmlab')
+    parser.add_argument('--config', help="the training config, for a checkpoint without one (meta.cfg) or to use "
+                        "yours instead of the stored one")
+    parser.add_argument('--force', action='store_true', help='overwrite OUT if it exists')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        info = extract_backbone(args.checkpoint, args.out, args.member, args.format)
-    except (CohortCheckpointError, FileNotFoundError) as err:
-        sys.exit(f'extract_backbone: {err}')
+    info = run_tool('extract_backbone', extract_backbone, args.checkpoint, args.out, args.member, args.format,
+                    args.config, args.force)
     print(f'extract_backbone: member {args.member} ({info["arch"]}) -> {args.out} '
           f'[{args.format}, {info["num_tensors"]} tensors; verified strict load into {", ".join(info["verified"])}]')
 

@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without install
 
-from mcl_mm.utils.cohort_checkpoint import CohortCheckpointError  # noqa: E402
+from mcl_mm.utils.cli import run_tool  # noqa: E402
 from mcl_mm.utils.publish import publish_member  # noqa: E402
 
 
@@ -24,15 +24,16 @@ def parse_args(argv=None):
     parser.add_argument('out_file', help='output name stem, e.g. mcl_resnet18x2_in1k_member0')
     parser.add_argument('--member', type=int, default=0)
     parser.add_argument('--with-head', action='store_true', help="also keep the member's classifier (head.*)")
+    parser.add_argument('--config', help="the training config, for a checkpoint without one (meta.cfg) or to use "
+                        "yours instead of the stored one")
+    parser.add_argument('--force', action='store_true', help='overwrite existing output files')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        path, meta = publish_member(args.in_file, args.out_file, args.member, args.with_head)
-    except (CohortCheckpointError, FileNotFoundError) as err:
-        sys.exit(f'publish_model: {err}')
+    path, meta = run_tool('publish_model', publish_member, args.in_file, args.out_file, args.member, args.with_head,
+                          args.config, args.force)
     acc = meta.get('val_accuracy') or {}
     print(f'publish_model: {path} (member {args.member}, epoch {meta["epoch"]}, '
           f'member top-1 {acc.get("member_top1")}, ensemble top-1 {acc.get("ensemble_top1")})')

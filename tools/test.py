@@ -10,9 +10,9 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without install
 
-from mmengine.config import DictAction  # noqa: E402
-
 from mcl_mm.utils import build_runner, load_config  # noqa: E402
+from mcl_mm.utils.cli import ToolInputError, run_tool  # noqa: E402
+from mcl_mm.utils.runner import CfgOptionsAction, check_work_dir, load_weights_strictly, run_loop  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -22,7 +22,7 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='the directory to save the evaluation metrics')
     parser.add_argument('--out', help='dump the raw predictions to this pickle file (.pkl)')
     parser.add_argument('--show-dir', help='save drawn predictions into this directory (under work_dir/timestamp)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction, help='override config settings')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -36,7 +36,7 @@ def _enable_visualization(cfg, show_dir):
     """Turn on the codebase's visualization hook, which draws predictions into show_dir."""
     hooks = cfg.default_hooks
     if 'visualization' not in hooks:
-        raise ValueError('--show-dir needs a `visualization` hook in default_hooks')
+        raise ToolInputError('--show-dir needs a `visualization` hook in default_hooks')
     hooks.visualization.enable = True
     hook_type = hooks.visualization.get('type', '')
     # mmpretrain's hook names the option out_dir; mmdet / mmseg call it test_out_dir.
@@ -47,25 +47,38 @@ def _enable_visualization(cfg, show_dir):
         hooks.visualization.test_out_dir = show_dir
 
 
+def check_args(args) -> None:
+    if osp.isdir(args.checkpoint):
+        raise ToolInputError(f'{args.checkpoint} is a folder; give the checkpoint file (e.g. epoch_100.pth)')
+    if not osp.isfile(args.checkpoint):
+        raise ToolInputError(f'checkpoint not found: {args.checkpoint}')
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        raise ToolInputError(f'--out must be a .pkl/.pickle file, got {args.out}')
+
+
 def main(argv=None):
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options)
+    run_tool('test', check_args, args)
+    cfg = run_tool('test', load_config, args.config, args.cfg_options,
+                   extra_errors=(SyntaxError, ))
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    cfg.load_from = args.checkpoint
+    run_tool('test', check_work_dir, cfg.work_dir)
+    # Weights are loaded here, strictly: a file that leaves the model's weights missing or unmatched would
+    # otherwise be scored with random weights after one warning.
+    cfg.load_from = None
     if args.show_dir:
-        _enable_visualization(cfg, args.show_dir)
-    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
-        raise ValueError(f'--out must be a .pkl/.pickle file, got {args.out}')
+        run_tool('test', _enable_visualization, cfg, args.show_dir, extra_errors=(ValueError, ))
 
-    runner = build_runner(cfg)
+    runner = run_tool('test', build_runner, cfg, extra_errors=(KeyError, ))
+    run_tool('test', load_weights_strictly, runner, args.checkpoint)
     if args.out is not None:
         from mmengine.evaluator import DumpResults
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
-    runner.test()
+    run_loop(runner, 'test')
 
 
 if __name__ == '__main__':

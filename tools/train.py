@@ -10,10 +10,10 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without install
 
-from mmengine.config import DictAction  # noqa: E402
-
 from mcl_mm.engine import repair_last_checkpoint  # noqa: E402
 from mcl_mm.utils import build_runner, load_config  # noqa: E402
+from mcl_mm.utils.cli import ToolInputError, run_tool  # noqa: E402
+from mcl_mm.utils.runner import CfgOptionsAction, check_work_dir, run_loop  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -35,7 +35,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override config settings, e.g. model.loss.tau=0.1 (key=value, xxx=[a,b] for lists)')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
@@ -93,10 +93,18 @@ def merge_args(cfg, args):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options)
-    cfg = merge_args(cfg, args)
-    runner = build_runner(cfg)
-    runner.train()
+    cfg = run_tool('train', load_config, args.config, args.cfg_options,
+                   extra_errors=(SyntaxError, ))
+    cfg = run_tool('train', merge_args, cfg, args, extra_errors=(ValueError, ))
+    run_tool('train', check_work_dir, cfg.work_dir)
+    if args.resume not in (None, 'auto') and not os.path.isfile(args.resume):
+        run_tool('train', _raise, ToolInputError(f'--resume {args.resume}: no such checkpoint file'))
+    runner = run_tool('train', build_runner, cfg, extra_errors=(KeyError, ))
+    run_loop(runner, 'train')
+
+
+def _raise(err):
+    raise err
 
 
 if __name__ == '__main__':

@@ -7,30 +7,106 @@ same folder, fsyncs it and renames it over the target (atomic on POSIX), so a ch
 complete or absent. ``last_checkpoint`` (written by CheckpointHook with plain ``open``) is checked by
 :func:`repair_last_checkpoint` before ``--resume auto``.
 """
+import contextlib
 import glob
 import os
 import os.path as osp
+import signal
 import tempfile
+import threading
 import zipfile
 from typing import Optional
 
 from mmengine.fileio.backends import LocalBackend, register_backend
 
 
+TEMP_PREFIX = '.tmp-'
+
+
+def _temp_name_pattern(filepath: str) -> str:
+    """Temporary files of ``filepath``: ``.tmp-<name>.<pid>.<random>`` beside it (the pid finds stale ones)."""
+    return osp.join(osp.dirname(osp.abspath(filepath)), f'{TEMP_PREFIX}{glob.escape(osp.basename(filepath))}.*')
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def sweep_stale_temp_files(filepath: str) -> list:
+    """Remove temporary files of ``filepath`` left by writers that no longer run (killed with SIGKILL, power
+    loss). Files of live writers are left alone. Returns the removed paths."""
+    removed = []
+    for path in glob.glob(_temp_name_pattern(filepath)):
+        parts = osp.basename(path).rsplit('.', 2)
+        if len(parts) == 3 and parts[1].isdigit() and not _pid_alive(int(parts[1])):
+            try:
+                os.remove(path)
+                removed.append(path)
+            except FileNotFoundError:
+                pass
+    return removed
+
+
+def _current_umask() -> int:
+    try:  # Linux: read it without changing it (os.umask would, briefly, for every thread)
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('Umask:'):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    """While writing, SIGTERM unwinds the stack like Ctrl-C does, so the temporary file is removed (only the
+    main thread can install handlers; elsewhere the next write sweeps what is left)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def atomic_write_bytes(data: bytes, filepath: str) -> None:
+    """Write ``data`` to ``filepath`` atomically: a temporary file in the same folder, fsync, rename.
+
+    The file gets the permissions a plain ``open(filepath, 'wb')`` would (0666 less the umask). An
+    interrupted write (exception, Ctrl-C, SIGTERM) removes its temporary file; ones left by a SIGKILL are
+    swept at the next write of the same target.
+    """
     directory = osp.dirname(osp.abspath(filepath))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-' + osp.basename(filepath) + '.')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, filepath)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    sweep_stale_temp_files(filepath)
+    with _sigterm_raises():
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f'{TEMP_PREFIX}{osp.basename(filepath)}.{os.getpid()}.')
+        try:
+            os.fchmod(fd, 0o666 & ~_current_umask())
+            with os.fdopen(fd, 'wb') as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, filepath)
+        except BaseException:
+            if osp.exists(tmp):
+                os.remove(tmp)
+            raise
 
 
 class AtomicLocalBackend(LocalBackend):

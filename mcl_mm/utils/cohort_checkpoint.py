@@ -1,9 +1,10 @@
 """Reading cohort training checkpoints: members, their configs and weights (export / publish / transfer)."""
 import copy
 import io
+import os.path as osp
 import re
 from collections import OrderedDict
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
@@ -11,6 +12,7 @@ from torch import nn
 
 from mcl_mm.engine.atomic_io import atomic_write_bytes
 from mcl_mm.engine.checkpoint import load_checkpoint_file
+from .safe_config import UnsafeConfigError, config_from_data_text
 
 MEMBER_KEY = re.compile(r'^members\.(\d+)\.')
 
@@ -19,8 +21,13 @@ class CohortCheckpointError(ValueError):
     """The checkpoint is not what the tool needs; the message says what it is and what to pass."""
 
 
-def load_cohort_checkpoint(path: str) -> Tuple[Dict[str, torch.Tensor], dict, Optional[Config]]:
-    """(state_dict, meta, training config or None) of an MCL cohort checkpoint written by tools/train.py."""
+def load_cohort_checkpoint(path: str,
+                           config: Optional[str] = None) -> Tuple[Dict[str, torch.Tensor], dict, Optional[Config]]:
+    """(state_dict, meta, training config or None) of an MCL cohort checkpoint written by tools/train.py.
+
+    The training config is ``config`` (a file the user names) if given, else the checkpoint's ``meta.cfg``
+    read as data, never executed (:func:`config_from_data_text`).
+    """
     ckpt = load_checkpoint_file(path, map_location='cpu')
     state_dict = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state_dict, dict) or not any(MEMBER_KEY.match(k) for k in state_dict):
@@ -30,9 +37,45 @@ def load_cohort_checkpoint(path: str) -> Tuple[Dict[str, torch.Tensor], dict, Op
             'Pass a checkpoint written by tools/train.py with an MCL config.')
     meta = ckpt.get('meta', {}) or {}
     cfg = None
-    if isinstance(meta.get('cfg'), str):
-        cfg = Config.fromstring(meta['cfg'], file_format='.py')
+    if config is not None:
+        if not osp.isfile(config):
+            raise CohortCheckpointError(f'--config {config}: no such file')
+        cfg = Config.fromfile(config)
+    elif isinstance(meta.get('cfg'), str):
+        try:
+            cfg = config_from_data_text(meta['cfg'], f'the config stored in {path} (meta.cfg)')
+        except UnsafeConfigError as err:
+            raise CohortCheckpointError(str(err)) from None
     return state_dict, meta, cfg
+
+
+def check_finite(weights: Dict[str, torch.Tensor], path: str, prefix: str = '') -> None:
+    """Refuse NaN / Inf weights (those under ``prefix``): a diverged run's member is not a model to export."""
+    for key, value in weights.items():
+        if key.startswith(prefix) and torch.is_tensor(value) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            bad = int((~torch.isfinite(value)).sum())
+            raise CohortCheckpointError(f'{path}: {key} holds {bad} NaN/Inf value(s) of {value.numel()}; the run '
+                                        'diverged before this checkpoint. Export an earlier checkpoint.')
+
+
+def check_output_paths(outputs: Sequence[str], inputs: Sequence[str], force: bool = False) -> None:
+    """Refuse outputs that are (or resolve to) an input, folders, or files under a non-folder; refuse to
+    replace an existing file unless ``force``."""
+    for out in outputs:
+        real = osp.realpath(out)
+        for src in inputs:
+            if real == osp.realpath(src) or (osp.exists(out) and osp.exists(src) and osp.samefile(out, src)):
+                raise CohortCheckpointError(f'the output {out} is the input {src}: writing it would destroy the '
+                                            'input. Choose another output path.')
+        if osp.isdir(out):
+            raise CohortCheckpointError(f'the output {out} is a folder: give a file path')
+        parent = osp.dirname(osp.abspath(out))
+        while parent and not osp.exists(parent):
+            parent = osp.dirname(parent)
+        if parent and not osp.isdir(parent):
+            raise CohortCheckpointError(f'the output {out} cannot be created: {parent} is a file, not a folder')
+        if osp.lexists(out) and not force:
+            raise CohortCheckpointError(f'the output {out} exists; pass --force to overwrite it')
 
 
 def num_members(state_dict: Dict[str, torch.Tensor]) -> int:

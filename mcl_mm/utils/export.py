@@ -1,8 +1,8 @@
 """Backbone export with strict-load verification (tools/extract_backbone.py, tools/publish_model.py)."""
 from mmengine.registry import init_default_scope
 
-from .cohort_checkpoint import (CohortCheckpointError, atomic_save, check_member, load_cohort_checkpoint,
-                                member_model_config, member_weights, strict_load)
+from .cohort_checkpoint import (CohortCheckpointError, atomic_save, check_finite, check_member, check_output_paths,
+                                load_cohort_checkpoint, member_model_config, member_weights, strict_load)
 
 TORCHVISION_RESNETS = (18, 34, 50, 101, 152)
 
@@ -51,12 +51,15 @@ def torchvision_weights(state_dict, member: int, backbone_cfg: dict, head_cfg: d
     return weights, [f'torchvision.models.resnet{depth}']
 
 
-def extract_backbone(checkpoint: str, out: str, member: int, fmt: str = 'openmmlab') -> dict:
-    state_dict, meta, cfg = load_cohort_checkpoint(checkpoint)
+def extract_backbone(checkpoint: str, out: str, member: int, fmt: str = 'openmmlab', config: str = None,
+                     force: bool = False) -> dict:
+    check_output_paths([out], [checkpoint] + ([config] if config else []), force)
+    state_dict, meta, cfg = load_cohort_checkpoint(checkpoint, config)
     check_member(state_dict, member, checkpoint)
     if cfg is None:
         raise CohortCheckpointError(f'{checkpoint} carries no training config (meta.cfg), so the member '
-                                    'architecture cannot be verified; use a checkpoint written by tools/train.py')
+                                    'architecture cannot be verified; pass the training config with --config CONFIG')
+    check_finite(state_dict, checkpoint, prefix=f'members.{member}.')
     member_cfg = member_model_config(cfg, member)
     backbone_cfg = dict(member_cfg['backbone'])
     if fmt == 'torchvision':

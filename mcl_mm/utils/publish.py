@@ -9,18 +9,16 @@ from typing import Optional, Tuple
 
 from mcl_mm.engine.atomic_io import atomic_write_bytes
 
-from .cohort_checkpoint import (check_member, load_cohort_checkpoint, member_model_config,
-                                member_weights, serialize)
+from .cohort_checkpoint import (check_finite, check_member, check_output_paths, load_cohort_checkpoint,
+                                member_model_config, member_weights, serialize)
 from .export import verify_backbone
+from .results import scalar_records
 
 
 def _val_accuracy(checkpoint: str, ckpt_meta: dict, member: int) -> Optional[dict]:
     """The member's and the ensemble's top-1/top-5 at the checkpoint's epoch, from the run's scalars.json."""
     epoch = ckpt_meta.get('epoch')
-    records = []
-    for path in sorted(glob.glob(osp.join(osp.dirname(osp.abspath(checkpoint)), '*', 'vis_data', 'scalars.json'))):
-        with open(path) as f:
-            records += [json.loads(line) for line in f if 'cohort/ensemble/top1' in line]
+    records = [r for r in scalar_records(osp.dirname(osp.abspath(checkpoint))) if 'cohort/ensemble/top1' in r]
     matching = [r for r in records if r.get('step') == epoch]
     if not matching:
         return None
@@ -47,9 +45,13 @@ def _source_config(experiment_name: Optional[str]) -> Optional[str]:
     return osp.relpath(found[0], REPO) if found else f'{stem}.py'
 
 
-def publish_member(in_file: str, out_stem: str, member: int = 0, with_head: bool = False) -> Tuple[str, dict]:
-    state_dict, ckpt_meta, cfg = load_cohort_checkpoint(in_file)
+def publish_member(in_file: str, out_stem: str, member: int = 0, with_head: bool = False, config: str = None,
+                   force: bool = False) -> Tuple[str, dict]:
+    inputs = [in_file] + ([config] if config else [])
+    check_output_paths([out_stem], inputs, force=True)  # the stem itself is never written; check where it points
+    state_dict, ckpt_meta, cfg = load_cohort_checkpoint(in_file, config)
     check_member(state_dict, member, in_file)
+    check_finite(state_dict, in_file, prefix=f'members.{member}.')
     member_cfg = member_model_config(cfg, member) if cfg is not None else {}
     backbone = member_weights(state_dict, member, 'backbone')
     if member_cfg:
@@ -74,6 +76,8 @@ def publish_member(in_file: str, out_stem: str, member: int = 0, with_head: bool
     data = serialize(dict(state_dict=weights, meta=meta))
     sha = hashlib.sha256(data).hexdigest()
     final = f'{out_stem}_{date}-{sha[:8]}.pth'
+    sidecar = final[:-len('.pth')] + '.json'
+    check_output_paths([final, sidecar], inputs, force)
     atomic_write_bytes(data, final)
     accuracy = meta['val_accuracy'] or {}
     metafile_entry = {
@@ -86,6 +90,5 @@ def publish_member(in_file: str, out_stem: str, member: int = 0, with_head: bool
         'Weights': osp.basename(final),
     }
     side = dict(meta, file=osp.basename(final), sha256=sha, metafile_entry=metafile_entry)
-    with open(final[:-len('.pth')] + '.json', 'w') as f:
-        json.dump(side, f, indent=2)
+    atomic_write_bytes(json.dumps(side, indent=2).encode(), sidecar)
     return final, meta

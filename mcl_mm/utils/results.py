@@ -6,7 +6,8 @@ import os
 import os.path as osp
 import statistics
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence
+import warnings
+from typing import Dict, List, Optional, Sequence, Tuple
 
 TRANSFER_METRICS = OrderedDict([
     ('coco/bbox_mAP', 'box AP'),
@@ -25,19 +26,32 @@ PRETRAIN_METRICS = OrderedDict(
 
 
 def collect_runs(runs: Sequence[str], metrics: 'OrderedDict[str, str]', out_dir: str, name: str, title: str,
-                 first_column: str, to_percent=lambda key: False, zoom: bool = False):
-    """``LABEL=WORK_DIR`` runs -> one row per label (mean ± std over its runs) in <name>.md/.csv and a chart.
+                 first_column: str, to_percent=lambda key: False, zoom: bool = False, strict: bool = False):
+    """``LABEL=WORK_DIR`` runs -> one row per label (mean ± std over its runs, n per cell) in <name>.md/.csv and
+    a chart.
 
-    Returns (markdown, chart path or None). ``to_percent(key)`` says which metrics are fractions to scale.
+    A run that did not reach its configured last epoch / iteration is left out with a warning (``strict``:
+    an error). Returns (markdown, chart path or None). ``to_percent(key)`` says which metrics are fractions.
     """
     rows = OrderedDict()
     for spec in runs:
         if '=' not in spec:
-            raise SystemExit(f'--run takes LABEL=WORK_DIR, got {spec!r}')
+            raise RunRecordError(f'--run takes LABEL=WORK_DIR, got {spec!r}')
         label, work_dir = spec.split('=', 1)
+        if not osp.isdir(work_dir):
+            raise RunRecordError(f'--run {spec}: {work_dir} is not a folder (give the work_dir of a tools/train.py '
+                                 'run)')
         row = rows.setdefault(label, {})
+        finished, why = run_status(work_dir, list(metrics))
+        if not finished:
+            if strict:
+                raise RunRecordError(f'{why} (--strict)')
+            warnings.warn(f'{why}: left out of the table')
+            continue
         for key, value in last_metrics(work_dir, list(metrics)).items():
             row.setdefault(key, []).append(value * 100 if to_percent(key) else value)
+    if not any(rows.values()):
+        raise RunRecordError('no run to tabulate: none of the given runs finished (see the warnings above)')
     markdown = write_table(rows, metrics, out_dir, name, first_column=first_column)
     chart = bar_chart(rows, metrics, osp.join(out_dir, f'{name}.png'), title, zoom=zoom)
     return markdown, chart
@@ -46,26 +60,83 @@ def collect_runs(runs: Sequence[str], metrics: 'OrderedDict[str, str]', out_dir:
 def collector_cli(argv, tool: str, description: str, **collect_kwargs) -> None:
     """The shared command line of tools/analysis/collect_*.py: ``--run LABEL=WORK_DIR ... --out DIR``."""
     import argparse
+
+    from .cli import run_tool
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument('--run', action='append', required=True, help='LABEL=WORK_DIR (repeatable)')
     parser.add_argument('--out', required=True, help='output folder for the table (.md, .csv) and chart (.png)')
+    parser.add_argument('--strict', action='store_true', help='fail on a run that did not finish (default: '
+                        'leave it out with a warning)')
     args = parser.parse_args(argv)
-    try:
-        markdown, chart = collect_runs(args.run, out_dir=args.out, **collect_kwargs)
-    except FileNotFoundError as err:
-        raise SystemExit(f'{tool}: {err}')
+    if osp.exists(args.out) and not osp.isdir(args.out):
+        raise SystemExit(f'{tool}: --out {args.out} is a file; give a folder')
+    markdown, chart = run_tool(tool, collect_runs, args.run, out_dir=args.out, strict=args.strict,
+                               **collect_kwargs)
     name = collect_kwargs['name']
     print(markdown)
     print(f'written: {args.out}/{name}.md, {name}.csv' + (f', {chart}' if chart else ''))
+
+
+class RunRecordError(ValueError):
+    """A run's logs cannot be read as they are; the message names the file."""
+
+
+def read_scalars(path: str) -> List[dict]:
+    """The records of one ``scalars.json``. A cut-off last line (the run was killed while writing it) is
+    skipped with a warning; an unreadable line elsewhere is an error naming the file and line."""
+    with open(path) as f:
+        lines = [line for line in f.read().splitlines() if line.strip()]
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if number == len(lines):
+                warnings.warn(f'{path}: the last line is cut off (the run was interrupted while logging); '
+                              'it is left out')
+                continue
+            raise RunRecordError(f'{path}: line {number} is not a JSON record; the log is damaged') from None
+    return records
 
 
 def scalar_records(work_dir: str) -> List[dict]:
     """Every record of every run (timestamped sub-folder, resumed runs included) under a work dir, in order."""
     records = []
     for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
-        with open(path) as f:
-            records += [json.loads(line) for line in f if line.strip()]
+        records += read_scalars(path)
     return records
+
+
+def planned_length(work_dir: str) -> Optional[Tuple[str, int]]:
+    """(``'epoch'`` or ``'iter'``, the configured last one) from the config mmengine dumps into the work dir,
+    read as data (never executed); None when no dump is readable."""
+    from .safe_config import UnsafeConfigError, config_from_data_text
+    for path in sorted(glob.glob(osp.join(work_dir, '*.py')), key=osp.getmtime, reverse=True):
+        try:
+            with open(path) as f:
+                cfg = config_from_data_text(f.read(), path)
+        except (OSError, UnsafeConfigError):
+            continue
+        train_cfg = cfg.get('train_cfg') or {}
+        if 'max_epochs' in train_cfg:
+            return 'epoch', int(train_cfg['max_epochs'])
+        if 'max_iters' in train_cfg:
+            return 'iter', int(train_cfg['max_iters'])
+    return None
+
+
+def run_status(work_dir: str, keys: Sequence[str]) -> Tuple[bool, str]:
+    """(finished, why): finished = a record holding one of ``keys`` at the configured last epoch / iteration
+    (mmengine always validates there)."""
+    plan = planned_length(work_dir)
+    if plan is None:
+        return False, f'{work_dir} holds no readable config dump, so its planned length is unknown'
+    unit, last = plan
+    steps = [r.get('step') for r in scalar_records(work_dir) if any(k in r for k in keys)]
+    if last in steps:
+        return True, ''
+    reached = max((s for s in steps if isinstance(s, int)), default=None)
+    return False, f'{work_dir} stopped before its last {unit} ({unit} {last}; last evaluated: {reached})'
 
 
 def last_metrics(work_dir: str, keys: Sequence[str]) -> Dict[str, float]:
@@ -76,16 +147,17 @@ def last_metrics(work_dir: str, keys: Sequence[str]) -> Dict[str, float]:
             if key in record:
                 found[key] = record[key]
     if not found:
-        raise FileNotFoundError(f'no {", ".join(keys)} in {work_dir}: is it a finished (evaluated) run?')
+        raise RunRecordError(f'no {", ".join(keys)} in {work_dir}: it has no validation record of these metrics')
     return found
 
 
 def summarise(values: List[float]) -> str:
+    """``mean ± std (n=k)``; one value is shown alone with n=1."""
     if not values:
         return '–'
     if len(values) == 1:
-        return f'{values[0]:.2f}'
-    return f'{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}'
+        return f'{values[0]:.2f} (n=1)'
+    return f'{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f} (n={len(values)})'
 
 
 def write_table(rows: 'OrderedDict[str, Dict[str, List[float]]]', columns: 'OrderedDict[str, str]', out_dir: str,
