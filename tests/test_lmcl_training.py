@@ -21,8 +21,10 @@ DETERMINISTIC = "\ntrain_dataloader['dataset']['pipeline'] = test_pipeline\n"
 
 def _train(tmp_path, base, model_extra, data, epochs, *extra_args, name='work'):
     cfg = tmp_path / f'{name}.py'
+    # The CIFAR recipes' MPerClassSampler composes the batches itself: it takes the test's batch size too.
+    sampler = "train_dataloader['sampler'] = dict(batch_size=8)\n" if 'cifar100' in base else ''
     cfg.write_text(COHORT_TEST_CONFIG.format(base=osp.join(REPO, base), root=data['root'], model_extra=model_extra,
-                                             epochs=epochs) + DETERMINISTIC)
+                                             epochs=epochs) + DETERMINISTIC + sampler)
     work_dir = tmp_path / name
     _, out = run_tool('train.py', cfg, '--work-dir', work_dir, *extra_args)
     scalars = sorted(glob.glob(str(work_dir / '*' / 'vis_data' / 'scalars.json')))[-1]

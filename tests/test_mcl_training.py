@@ -15,8 +15,10 @@ TERMS = ('loss_vcl', 'loss_soft_vcl', 'loss_icl', 'loss_soft_icl')
 
 def _run(tmp_path, base, model_extra, data):
     cfg = tmp_path / 'mcl.py'
+    # The CIFAR recipes' MPerClassSampler composes the batches itself: it takes the test's batch size too.
+    sampler = "train_dataloader['sampler'] = dict(batch_size=8)\n" if 'cifar100' in base else ''
     cfg.write_text(COHORT_TEST_CONFIG.format(base=osp.join(REPO, base), root=data['root'], model_extra=model_extra,
-                                             epochs=2))
+                                             epochs=2) + sampler)
     work_dir = tmp_path / 'work'
     _, out = run_tool('train.py', cfg, '--work-dir', work_dir)
     scalars = sorted(glob.glob(str(work_dir / '*' / 'vis_data' / 'scalars.json')))[-1]

@@ -1,4 +1,4 @@
-# L-MCL v1, resnet110 x2, CIFAR-100 (in-batch contrast, 64 classes x 2 per batch), 300 epochs.
+# L-MCL v1, ResNet-110 (the authors' bottleneck net, 256-d output) x2, CIFAR-100 (in-batch contrast, 64 classes x 2 per batch), 300 epochs.
 _base_ = [
     '../_base_/models/lmcl_cifar_resnet.py',
     '../_base_/datasets/cifar100_bs128_mperclass.py',
@@ -7,6 +7,7 @@ _base_ = [
 ]
 
 model = dict(
-    members=dict(backbone=dict(_delete_=True, type='CifarResNet', depth=110), head=dict(in_channels=64)),
+    members=dict(backbone=dict(_delete_=True, type='CifarResNet', depth=110, block='bottleneck'),
+                 head=dict(in_channels=256)),
     num_members=2,
 )

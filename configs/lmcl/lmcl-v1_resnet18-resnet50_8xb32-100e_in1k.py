@@ -9,9 +9,11 @@ _base_ = [
 _head = dict(type='LinearClsHead', num_classes=1000, loss=dict(type='CrossEntropyLoss', loss_weight=1.0), topk=(1, 5))
 model = dict(
     members=[
-        dict(backbone=dict(type='ResNet', depth=18, num_stages=4, out_indices=(3, ), style='pytorch'),
+        dict(backbone=dict(type='ResNet', depth=18, num_stages=4, out_indices=(3, ), style='pytorch',
+                           zero_init_residual=False),
              neck=dict(type='GlobalAveragePooling'), head=dict(_head, in_channels=512)),
-        dict(backbone=dict(type='ResNet', depth=50, num_stages=4, out_indices=(3, ), style='pytorch'),
+        dict(backbone=dict(type='ResNet', depth=50, num_stages=4, out_indices=(3, ), style='pytorch',
+                           zero_init_residual=False),
              neck=dict(type='GlobalAveragePooling'), head=dict(_head, in_channels=2048)),
     ],
     num_members=None,

@@ -7,6 +7,7 @@ _base_ = [
 ]
 
 model = dict(
-    members=dict(backbone=dict(_delete_=True, type='CifarResNet', depth=110), head=dict(in_channels=64)),
+    members=dict(backbone=dict(_delete_=True, type='CifarResNet', depth=110, block='bottleneck'),
+                 head=dict(in_channels=256)),
     num_members=2,
 )

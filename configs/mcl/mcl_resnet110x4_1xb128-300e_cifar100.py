@@ -1,4 +1,5 @@
-# MCL x4, resnet110 members, CIFAR-100 (in-batch contrast, 64 classes x 2 per batch), 300 epochs.
+# MCL x4, resnet110 branches on a shared stem + layer1 (the authors' x4 net),
+# CIFAR-100 (in-batch contrast, 64 classes x 2 per batch), 300 epochs.
 _base_ = [
     '../_base_/models/mcl_cifar_resnet.py',
     '../_base_/datasets/cifar100_bs128_mperclass.py',
@@ -7,6 +8,9 @@ _base_ = [
 ]
 
 model = dict(
-    members=dict(backbone=dict(_delete_=True, type='CifarResNet', depth=110), head=dict(in_channels=64)),
+    members=dict(backbone=dict(_delete_=True, type='CifarResNet', depth=110, block='bottleneck'),
+                 head=dict(in_channels=256)),
     num_members=4,
+    # The authors' x4 CIFAR net is multi-branch: the stem and layer1 are shared, layer2..3 + classifier per member.
+    shared_trunk=['conv1', 'bn1', 'layer1'],
 )

@@ -1,5 +1,9 @@
-# CIFAR-100, batch 128 made of 64 classes x 2 images (the in-batch MCL path, MCL_SPEC §2b / §4).
+# CIFAR-100, batch 128 made of 64 classes x 2 images (the in-batch MCL path, docs/method.md §2b / §4).
 dataset_type = 'CIFAR100'
+# The sampler builds each batch itself (64 distinct classes x 2 images), so it must know the batch size: one
+# variable sets both. An epoch is 50000 // 128 = 390 such batches (the authors' sampler), not a pass over
+# every image.
+train_batch_size = 128
 data_root = 'data/cifar100'
 data_preprocessor = dict(
     num_classes=100,
@@ -16,11 +20,11 @@ train_pipeline = [
 test_pipeline = [dict(type='PackInputs')]
 
 train_dataloader = dict(
-    batch_size=128,
+    batch_size=train_batch_size,
     num_workers=4,
     persistent_workers=True,
     dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
-    sampler=dict(type='MPerClassSampler', m=2),
+    sampler=dict(type='MPerClassSampler', batch_size=train_batch_size, m=2),
 )
 val_dataloader = dict(
     batch_size=256,

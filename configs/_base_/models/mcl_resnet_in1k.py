@@ -1,8 +1,9 @@
-# An MCL cohort of torchvision-style ResNets on ImageNet with per-member memory banks (MCL_SPEC §1-2a).
+# An MCL cohort of torchvision-style ResNets on ImageNet with per-member memory banks (docs/method.md §1-2a).
 model = dict(
     type='MCL',
     members=dict(
-        backbone=dict(type='ResNet', depth=18, num_stages=4, out_indices=(3, ), style='pytorch'),
+        backbone=dict(type='ResNet', depth=18, num_stages=4, out_indices=(3, ), style='pytorch',
+                      zero_init_residual=False),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(
             type='LinearClsHead',

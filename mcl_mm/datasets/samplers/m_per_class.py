@@ -1,5 +1,4 @@
-"""M-per-class sampling for the in-batch (CIFAR) MCL path (MCL_SPEC §2b)."""
-import math
+"""M-per-class sampling for the in-batch (CIFAR) MCL path (docs/method.md §2b)."""
 from typing import Iterator, Optional
 
 import numpy as np
@@ -12,60 +11,68 @@ from mcl_mm.registry import DATA_SAMPLERS
 
 @DATA_SAMPLERS.register_module()
 class MPerClassSampler(Sampler):
-    """Yields indices in groups of ``m`` images of one class, so a batch of B holds B/m classes × m.
+    """Every batch holds ``batch_size / m`` *distinct* classes × ``m`` images of each, as in the authors' code.
 
-    Each epoch, every class's indices are shuffled and cut into groups of m (a class's last, short
-    group is filled by re-drawing from the same class), and the groups are shuffled. The global order is
-    identical on all ranks (shared seed + epoch); each rank takes every world_size-th *group*, so under
-    DDP each rank's batch is made of whole groups too. Use it with the default batch sampler and a batch
-    size divisible by m.
+    For each batch, ``batch_size / m`` classes are drawn without replacement, then ``m`` images of each
+    class (without replacement; with replacement for a class smaller than ``m``), so with m = 2 every anchor
+    has exactly one in-batch positive. An *epoch* is ``len(dataset) // (batch_size × world_size)`` such
+    batches per rank — as many images as the dataset holds, rounded down to whole batches — not a pass over
+    every image: an image may appear twice in an epoch and another not at all.
+
+    The draws are a pure function of (seed, epoch, rank): every epoch differs, a resumed run repeats the
+    uninterrupted one, and under DDP each rank draws its own batches (each a proper B/m × m batch).
+
+    Use it with the dataloader's default batching and the *same* ``batch_size`` as the dataloader (the
+    base configs set both from one variable); ``batch_size`` must be a multiple of ``m``.
 
     Args:
         dataset: an mmpretrain classification dataset.
-        m: images per class in a group (2 in the paper's CIFAR recipe).
-        shuffle: reshuffle every epoch.
+        batch_size: images per batch (per rank), the dataloader's batch size.
+        m: images per class in a batch (2 in the paper's CIFAR recipe).
         seed: shared seed; synchronised across ranks when None.
     """
 
-    def __init__(self, dataset, m: int = 2, shuffle: bool = True, seed: Optional[int] = None):
-        if m < 1:
-            raise ValueError(f'MPerClassSampler needs m >= 1, got {m}')
+    def __init__(self, dataset, batch_size: int, m: int = 2, seed: Optional[int] = None):
+        if m < 1 or batch_size < 1 or batch_size % m:
+            raise ValueError(f'MPerClassSampler needs m >= 1 and a batch_size that is a multiple of m, got '
+                             f'batch_size={batch_size}, m={m}')
         self.dataset = dataset
+        self.batch_size = batch_size
         self.m = m
-        self.shuffle = shuffle
         self.seed = sync_random_seed() if seed is None else seed
         self.rank, self.world_size = get_dist_info()
         self.epoch = 0
         labels = dataset_labels(dataset)
-        self._class_indices = [np.flatnonzero(labels == c) for c in np.unique(labels)]
-        self._num_groups = sum(math.ceil(len(idx) / m) for idx in self._class_indices)
+        classes = np.unique(labels)
+        self._class_indices = [np.flatnonzero(labels == c) for c in classes]
+        self.classes_per_batch = batch_size // m
+        if len(classes) < self.classes_per_batch:
+            raise ValueError(f'MPerClassSampler: a batch of {batch_size} with m={m} needs {self.classes_per_batch} '
+                             f'distinct classes, the dataset has {len(classes)}; lower batch_size or raise m')
+        self._num_images = len(labels)
+        if self.num_batches == 0:
+            raise ValueError(f'MPerClassSampler: {len(labels)} images make no whole batch of {batch_size} on '
+                             f'{self.world_size} rank(s)')
 
     @property
-    def _groups_per_rank(self) -> int:
-        return math.ceil(self._num_groups / self.world_size)
+    def num_batches(self) -> int:
+        """Batches per rank and epoch."""
+        return self._num_images // (self.batch_size * self.world_size)
 
-    def _global_groups(self) -> np.ndarray:
-        rng = np.random.default_rng(self.seed + self.epoch)
-        groups = []
-        for idx in self._class_indices:
-            idx = rng.permutation(idx) if self.shuffle else idx
-            short = (-len(idx)) % self.m
-            if short:
-                idx = np.concatenate([idx, rng.choice(idx, short, replace=True)])
-            groups.append(idx.reshape(-1, self.m))
-        groups = np.concatenate(groups)
-        if self.shuffle:
-            groups = groups[rng.permutation(len(groups))]
-        # Pad by wrapping so every rank gets the same number of groups.
-        total = self._groups_per_rank * self.world_size
-        return np.resize(groups, (total, self.m))
+    def _batches(self) -> np.ndarray:
+        rng = np.random.default_rng([self.seed, self.epoch, self.rank])
+        batches = np.empty((self.num_batches, self.classes_per_batch, self.m), dtype=np.int64)
+        for b in range(self.num_batches):
+            for slot, c in enumerate(rng.choice(len(self._class_indices), self.classes_per_batch, replace=False)):
+                members = self._class_indices[c]
+                batches[b, slot] = rng.choice(members, self.m, replace=len(members) < self.m)
+        return batches.reshape(self.num_batches, self.batch_size)
 
     def __iter__(self) -> Iterator[int]:
-        groups = self._global_groups()[self.rank::self.world_size]
-        return iter(groups.reshape(-1).tolist())
+        return iter(self._batches().reshape(-1).tolist())
 
     def __len__(self) -> int:
-        return self._groups_per_rank * self.m
+        return self.num_batches * self.batch_size
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch

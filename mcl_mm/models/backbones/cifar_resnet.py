@@ -35,6 +35,34 @@ class CifarBasicBlock(BaseModule):
         return F.relu(out + identity, inplace=True)
 
 
+class CifarBottleneck(BaseModule):
+    """1x1-3x3-1x1 residual block with expansion 4 (the authors' CIFAR ResNet-110); a 1x1 projection shortcut
+    when the shape changes. ``out_channels`` is the block's output width (4 x its inner width)."""
+
+    expansion = 4
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
+        super().__init__()
+        width = out_channels // self.expansion
+        self.conv1 = nn.Conv2d(in_channels, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, out_channels, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out_channels)
+        self.downsample = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels))
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = F.relu(self.bn1(self.conv1(x)), inplace=True)
+        out = F.relu(self.bn2(self.conv2(out)), inplace=True)
+        out = self.bn3(self.conv3(out))
+        return F.relu(out + identity, inplace=True)
+
+
 class WideBasicBlock(BaseModule):
     """Pre-activation wide block (BN-ReLU-conv twice), as in the WRN paper."""
 
@@ -96,25 +124,36 @@ class _CifarStagedNet(BaseBackbone):
 
 @MODELS.register_module()
 class CifarResNet(_CifarStagedNet):
-    """ResNet-(6n+2) for 32x32 inputs: 3x3 stem (16), three stages of n basic blocks (16, 32, 64).
+    """CIFAR ResNet for 32x32 inputs: 3x3 stem (16), three stages (16, 32, 64 wide inside).
+
+    ``block='basic'``: ResNet-(6n+2) of basic blocks (He et al.), output 64 channels. ``block='bottleneck'``:
+    ResNet-(9n+2) of bottleneck blocks (expansion 4, output 256 channels) — the authors' ResNet-110 is this
+    net with n = 12 (their baseline 75.29 on CIFAR-100 is for it), not the basic-block n = 18 one.
 
     Args:
-        depth: 20, 32, 44, 56, 110, ... (``(depth - 2) % 6 == 0``).
-        base_channels: width of the first stage (16 in the paper).
-        out_indices: stages to return (default: the last, 64 * base/16 channels).
+        depth: basic: 20, 32, 44, 56, 110, ... (6n+2); bottleneck: 110, ... (9n+2).
+        block: ``'basic'`` or ``'bottleneck'``.
+        base_channels: inner width of the first stage (16 in the paper).
+        out_indices: stages to return (default: the last).
     """
 
-    def __init__(self, depth: int = 32, base_channels: int = 16, out_indices=(2, ), init_cfg=None):
-        if (depth - 2) % 6 != 0:
-            raise ValueError(f'CifarResNet depth must be 6n+2 (20, 32, 56, 110, ...), got {depth}')
+    def __init__(self, depth: int = 32, block: str = 'basic', base_channels: int = 16, out_indices=(2, ),
+                 init_cfg=None):
+        layers_per_block = {'basic': 2, 'bottleneck': 3}
+        if block not in layers_per_block:
+            raise ValueError(f"CifarResNet block must be 'basic' or 'bottleneck', got {block!r}")
+        per_stage = 3 * layers_per_block[block]
+        if (depth - 2) % per_stage != 0:
+            raise ValueError(f'CifarResNet with {block} blocks needs depth = {per_stage}n+2, got {depth}')
         super().__init__(out_indices, init_cfg)
-        num_blocks = (depth - 2) // 6
-        widths = [base_channels, base_channels * 2, base_channels * 4]
+        num_blocks = (depth - 2) // per_stage
+        block_cls, expansion = (CifarBasicBlock, 1) if block == 'basic' else (CifarBottleneck, CifarBottleneck.expansion)
+        widths = [base_channels * expansion, base_channels * 2 * expansion, base_channels * 4 * expansion]
         self.conv1 = nn.Conv2d(3, base_channels, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(base_channels)
         in_channels = base_channels
         for i, (name, width) in enumerate(zip(self.stage_names, widths)):
-            self.add_module(name, self._make_stage(CifarBasicBlock, in_channels, width, num_blocks, 1 if i == 0 else 2))
+            self.add_module(name, self._make_stage(block_cls, in_channels, width, num_blocks, 1 if i == 0 else 2))
             in_channels = width
         self.out_channels = widths[-1]
 
