@@ -350,3 +350,57 @@ def test_a_sampler_batch_size_that_differs_from_the_loader_is_refused():
         load_config(path, {'train_dataloader.batch_size': 64})
     cfg = load_config(path, {'train_dataloader.batch_size': 64, 'train_dataloader.sampler.batch_size': 64})
     assert cfg.train_dataloader.sampler.batch_size == 64
+
+
+# ------------------------------------------------------------------ a published member is an mmpretrain model
+@pytest.mark.slow
+def test_a_published_member_runs_in_mmpretrain_get_model_and_the_inferencer(tmp_path, cohort_checkpoint, cls_data):
+    """publish_model writes NAME.py beside NAME.pth: mmpretrain's own API builds and loads it, and the
+    inferencer's scores equal the member's inside the cohort on the same image."""
+    import glob as globmod
+    stem = tmp_path / 'r18_member1'
+    run_tool('publish_model.py', cohort_checkpoint, stem, '--member', '1', '--with-head')
+    weights = globmod.glob(f'{stem}_*.pth')[0]
+    config = weights[:-len('.pth')] + '.py'
+    side = json.load(open(weights[:-len('.pth')] + '.json'))
+    assert side['config'] == osp.basename(config) and side['metafile_entry']['Config'] == osp.basename(config)
+    assert side['dataset_meta']['classes'] and side['versions']['mmpretrain'] == '1.2.0'
+    script = f"""
+import glob, json, sys, torch
+from mmpretrain import ImageClassificationInferencer, get_model
+from mmengine.registry import init_default_scope
+model = get_model({config!r}, pretrained={weights!r})
+image = sorted(glob.glob({cls_data['root']!r} + '/val/*/*'))[0]
+from mmcv.transforms import LoadImageFromFile
+pixels = LoadImageFromFile()({{'img_path': image}})['img']  # one decode for both sides: only the model differs
+inferencer = ImageClassificationInferencer(model={config!r}, pretrained={weights!r})
+result = inferencer(pixels)[0]
+assert inferencer(image)[0]['pred_class'] == result['pred_class']  # a file path works too
+# The same member inside the cohort (weights-only load of the training checkpoint).
+from mcl_mm.utils.cohort_checkpoint import load_cohort_checkpoint
+from mcl_mm.registry import MODELS
+init_default_scope('mcl_mm')
+state, meta, cfg = load_cohort_checkpoint({cohort_checkpoint!r})
+cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))  # as mmengine's Runner does
+cohort = MODELS.build(cfg.model)
+cohort.load_state_dict(state, strict=True)
+cohort.eval()
+from mmengine.dataset import Compose
+pipeline = Compose(list(cfg.test_dataloader.dataset.pipeline[1:]))  # after the loader
+packed = pipeline({{'img': pixels, 'img_shape': pixels.shape[:2], 'ori_shape': pixels.shape[:2]}})
+batch = cohort.data_preprocessor({{'inputs': [packed['inputs']], 'data_samples': [packed['data_samples']]}}, False)
+with torch.no_grad():
+    member = cohort.members[1]
+    scores = member.head(member.extract_feat(batch['inputs'])).softmax(-1)[0]
+    direct = model(batch['inputs'], mode='tensor').softmax(-1)[0]
+print('RESULT', json.dumps(dict(inferencer=list(map(float, result['pred_scores'])), cohort=scores.tolist(),
+                      direct=direct.tolist(), classes=list(model._dataset_meta['classes']),
+                      pred_class=result['pred_class'])), flush=True)
+"""
+    proc = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = json.loads([line for line in proc.stdout.splitlines() if line.startswith('RESULT ')][-1][len('RESULT '):])
+    assert out['classes'] == list(side['dataset_meta']['classes'])
+    torch.testing.assert_close(torch.tensor(out['direct']), torch.tensor(out['cohort']), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(torch.tensor(out['inferencer']), torch.tensor(out['cohort']), rtol=1e-4, atol=1e-5)
+    assert out['pred_class'] == out['classes'][int(torch.tensor(out['cohort']).argmax())]

@@ -94,9 +94,11 @@ def test_publish_model_is_backbone_only_hash_named_with_metadata(tmp_path, cohor
     side = json.load(open(files[0][:-4] + '.json'))
     assert side['sha256'] == hashlib.sha256(data).hexdigest()
     assert side['metafile_entry']['Weights'] == osp.basename(files[0])
-    # The config the cohort was trained with (conftest writes it as mcl.py), not the temporary file mmengine
-    # re-reads the stored config text from.
-    assert side['metafile_entry']['Config'] == meta['source_config'] == 'mcl.py'
+    # The metafile's Config is the member's own mmpretrain config written beside the weights; the training
+    # config (conftest writes it as mcl.py, not the temporary file the stored text is re-read from) is recorded.
+    assert side['metafile_entry']['Config'] == osp.basename(files[0])[:-4] + '.py'
+    assert osp.isfile(files[0][:-4] + '.py')
+    assert side['metafile_entry']['Metadata']['Training Config'] == meta['source_config'] == 'mcl.py'
     assert side['metafile_entry']['In Collection'] == 'MCL'
 
 

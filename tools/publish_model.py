@@ -4,7 +4,11 @@
 
 Writes OUT_YYYYMMDD-<sha256[:8]>.pth holding {'state_dict': backbone.* (+ head.* with --with-head),
 'meta': ...} — optimizer, schedulers, message hub, memory banks, embedding heads and the other members are
-stripped — and OUT_YYYYMMDD-<sha256[:8]>.json with the same metadata plus a ready metafile.yml entry.
+stripped — OUT_YYYYMMDD-<sha256[:8]>.py, an mmpretrain config of that member alone (backbone, neck, head, the
+cohort's preprocessing and test pipeline, dataset_meta), so that ``mmpretrain.get_model(PY, pretrained=PTH)``
+and ``ImageClassificationInferencer(PY, pretrained=PTH)`` run it (use --with-head for predictions) — and
+OUT_YYYYMMDD-<sha256[:8]>.json with the same metadata (versions and dataset_meta included) plus a ready
+metafile.yml entry.
 The metadata records the algorithm, member, architecture, source config, epoch, and the member's and the
 ensemble's validation accuracy at that epoch (from the run's scalars.json, else the checkpoint's message hub).
 """

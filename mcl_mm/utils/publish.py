@@ -1,4 +1,5 @@
 """tools/publish_model.py: strip a cohort checkpoint down to one member, hash-name it, record metadata."""
+import copy
 import datetime
 import glob
 import hashlib
@@ -31,6 +32,56 @@ def _val_accuracy(checkpoint: str, ckpt_meta: dict, member: int) -> Optional[dic
 
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+PLAIN_LOADERS = ('LoadImageFromFileChecked', 'mcl_mm.LoadImageFromFileChecked')
+
+
+def _scoped(module_cfg: dict) -> dict:
+    """A member sub-config whose type names mcl_mm's registry when the type is ours (mmpretrain builds it)."""
+    from mcl_mm.registry import MODELS
+    out = copy.deepcopy(dict(module_cfg))
+    out.pop('init_cfg', None)
+    kind = out.get('type')
+    if isinstance(kind, str) and '.' not in kind and kind in MODELS.module_dict:
+        out['type'] = f'mcl_mm.{kind}'
+    return out
+
+
+def member_inference_config(cfg, member_cfg: dict, dataset_meta: Optional[dict]) -> dict:
+    """An mmpretrain config of one member alone (backbone + neck + head, the cohort's preprocessing and test
+    pipeline): what ``mmpretrain.get_model`` and ``ImageClassificationInferencer`` need."""
+    model = dict(type='ImageClassifier')
+    for part in ('backbone', 'neck', 'head'):
+        if member_cfg.get(part):
+            model[part] = _scoped(member_cfg[part])
+    preprocessor = (cfg.model.get('data_preprocessor') or cfg.get('data_preprocessor') or {})
+    model['data_preprocessor'] = {k: v for k, v in dict(preprocessor).items() if k != 'type'}
+    test_loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
+    pipeline = copy.deepcopy(list(test_loader.get('dataset', {}).get('pipeline', [dict(type='PackInputs')])))
+    for step in pipeline:  # mmpretrain's inferencer swaps a plain LoadImageFromFile for array inputs
+        if step.get('type') in PLAIN_LOADERS:
+            step.clear()
+            step['type'] = 'LoadImageFromFile'
+    return dict(
+        default_scope='mmpretrain',
+        custom_imports=dict(imports=['mcl_mm.models', 'mcl_mm.datasets'], allow_failed_imports=False),
+        model=model,
+        test_pipeline=pipeline,
+        test_dataloader=dict(batch_size=32, num_workers=2, dataset=dict(type='CustomDataset', pipeline=pipeline),
+                             sampler=dict(type='DefaultSampler', shuffle=False)),
+        test_evaluator=dict(type='Accuracy', topk=(1, )),
+        dataset_meta=dict(dataset_meta or {}),
+    )
+
+
+def _versions() -> dict:
+    import mmengine
+    import mmpretrain
+    import torch
+
+    import mcl_mm
+    # str(): torch.__version__ is a TorchVersion, which a weights-only load refuses
+    return dict(torch=str(torch.__version__), mmengine=str(mmengine.__version__),
+                mmpretrain=str(mmpretrain.__version__), mcl_mm=str(mcl_mm.__version__))
 COLLECTIONS = {'MCL': 'MCL', 'LMCL': 'L-MCL'}  # model type -> metafile collection
 
 
@@ -71,24 +122,35 @@ def publish_member(in_file: str, out_stem: str, member: int = 0, with_head: bool
         iter=ckpt_meta.get('iter'),
         val_accuracy=_val_accuracy(in_file, ckpt_meta, member),
         keys='backbone.*' + (' + head.*' if with_head else ''),
+        # plain data only (a weights-only load refuses anything else): what JSON can hold
+        dataset_meta=json.loads(json.dumps(ckpt_meta.get('dataset_meta') or {}, default=str)),
+        versions=_versions(),
     )
     date = datetime.date.today().strftime('%Y%m%d')
     data = serialize(dict(state_dict=weights, meta=meta))
     sha = hashlib.sha256(data).hexdigest()
     final = f'{out_stem}_{date}-{sha[:8]}.pth'
-    sidecar = final[:-len('.pth')] + '.json'
-    check_output_paths([final, sidecar], inputs, force)
+    sidecar, config_file = final[:-len('.pth')] + '.json', final[:-len('.pth')] + '.py'
+    check_output_paths([final, sidecar] + ([config_file] if member_cfg else []), inputs, force)
     atomic_write_bytes(data, final)
+    if member_cfg:
+        from mmengine.config import Config
+        text = Config(member_inference_config(cfg, member_cfg, meta['dataset_meta'])).pretty_text
+        header = (f'# One member of an MCL cohort as an mmpretrain classifier: mmpretrain.get_model(this file, '
+                  f'pretrained={osp.basename(final)!r})\n')
+        atomic_write_bytes((header + text).encode(), config_file)
     accuracy = meta['val_accuracy'] or {}
     metafile_entry = {
         'Name': osp.basename(out_stem),
         'In Collection': COLLECTIONS.get(meta['algorithm'], meta['algorithm']),
-        'Config': meta['source_config'],
-        'Metadata': {'Epochs': meta['epoch'], 'Member': member, 'Architecture': meta['arch']},
+        'Config': osp.basename(config_file) if member_cfg else meta['source_config'],
+        'Metadata': {'Epochs': meta['epoch'], 'Member': member, 'Architecture': meta['arch'],
+                     'Training Config': meta['source_config']},
         'Results': [{'Task': 'Image Classification', 'Metrics': {
             'Top 1 Accuracy': accuracy.get('member_top1'), 'Top 1 Accuracy (ensemble)': accuracy.get('ensemble_top1')}}],
         'Weights': osp.basename(final),
     }
-    side = dict(meta, file=osp.basename(final), sha256=sha, metafile_entry=metafile_entry)
+    side = dict(meta, file=osp.basename(final), sha256=sha, metafile_entry=metafile_entry,
+                config=osp.basename(config_file) if member_cfg else None)
     atomic_write_bytes(json.dumps(side, indent=2).encode(), sidecar)
     return final, meta
