@@ -393,13 +393,14 @@ with torch.no_grad():
     member = cohort.members[1]
     scores = member.head(member.extract_feat(batch['inputs'])).softmax(-1)[0]
     direct = model(batch['inputs'], mode='tensor').softmax(-1)[0]
-print('RESULT', json.dumps(dict(inferencer=list(map(float, result['pred_scores'])), cohort=scores.tolist(),
-                      direct=direct.tolist(), classes=list(model._dataset_meta['classes']),
-                      pred_class=result['pred_class'])), flush=True)
+with open({str(tmp_path / 'result.json')!r}, 'w') as handle:
+    handle.write(json.dumps(dict(inferencer=list(map(float, result['pred_scores'])), cohort=scores.tolist(),
+                          direct=direct.tolist(), classes=list(model._dataset_meta['classes']),
+                          pred_class=result['pred_class'])))
 """
     proc = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    out = json.loads([line for line in proc.stdout.splitlines() if line.startswith('RESULT ')][-1][len('RESULT '):])
+    out = json.load(open(tmp_path / 'result.json'))  # a file: the inferencer's progress bar owns stdout
     assert out['classes'] == list(side['dataset_meta']['classes'])
     torch.testing.assert_close(torch.tensor(out['direct']), torch.tensor(out['cohort']), rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(torch.tensor(out['inferencer']), torch.tensor(out['cohort']), rtol=1e-4, atol=1e-5)
