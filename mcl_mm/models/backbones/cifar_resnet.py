@@ -14,6 +14,13 @@ from torch import Tensor, nn
 from mcl_mm.registry import MODELS
 
 
+def _projection_shortcut(in_channels: int, out_channels: int, stride: int):
+    """1x1 conv + BN when the block changes the shape, else None (identity)."""
+    if stride == 1 and in_channels == out_channels:
+        return None
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels))
+
+
 class CifarBasicBlock(BaseModule):
     """3x3-3x3 residual block; a 1x1 projection shortcut when the shape changes."""
 
@@ -23,10 +30,7 @@ class CifarBasicBlock(BaseModule):
         self.bn1 = nn.BatchNorm2d(out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(out_channels)
-        self.downsample = None
-        if stride != 1 or in_channels != out_channels:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels))
+        self.downsample = _projection_shortcut(in_channels, out_channels, stride)
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
@@ -50,10 +54,7 @@ class CifarBottleneck(BaseModule):
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = nn.Conv2d(width, out_channels, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(out_channels)
-        self.downsample = None
-        if stride != 1 or in_channels != out_channels:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels))
+        self.downsample = _projection_shortcut(in_channels, out_channels, stride)
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
