@@ -97,14 +97,14 @@ def main(argv=None):
                    extra_errors=(SyntaxError, ))
     cfg = run_tool('train', merge_args, cfg, args, extra_errors=(ValueError, ))
     run_tool('train', check_work_dir, cfg.work_dir)
-    if args.resume not in (None, 'auto') and not os.path.isfile(args.resume):
-        run_tool('train', _raise, ToolInputError(f'--resume {args.resume}: no such checkpoint file'))
+    run_tool('train', check_resume, args.resume)
     runner = run_tool('train', build_runner, cfg, extra_errors=(KeyError, ))
     run_loop(runner, 'train')
 
 
-def _raise(err):
-    raise err
+def check_resume(resume) -> None:
+    if resume not in (None, 'auto') and not os.path.isfile(resume):
+        raise ToolInputError(f'--resume {resume}: no such checkpoint file')
 
 
 if __name__ == '__main__':
