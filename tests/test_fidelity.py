@@ -44,10 +44,11 @@ AUTHORS_PARAMS = {
     ('resnet32', 2): 945_512, ('resnet56', 2): 1_723_240, ('resnet110', 2): 2_341_736, ('wrn16-2', 2): 1_406_568,
     ('wrn40-2', 2): 4_510_312, ('shufflenetv2-0.5', 2): 888_584, ('shufflenetv2-1.0', 2): 2_712_208,
     ('resnet32', 4): 1_819_552, ('resnet56', 4): 3_318_944, ('resnet110', 4): 4_517_344, ('wrn16-2', 4): 2_712_864,
-    ('wrn40-2', 4): 8_697_632,
+    ('wrn40-2', 4): 8_697_632, ('wrn28-4', 2): 11_744_360, ('wrn28-4', 4): 22_679_776,
+    ('shufflenetv2-0.5', 4): 1_754_272, ('shufflenetv2-1.0', 4): 5_331_752,
 }
 COHORT_CONFIGS = [(prefix, net, m) for (net, m) in AUTHORS_PARAMS
-                  for prefix in ('mcl/mcl', 'mcl/baselines/independent')]
+                  for prefix in ('mcl/mcl', 'mcl/baselines/independent', 'dml/dml')]
 
 
 @pytest.mark.parametrize('prefix, net, members', COHORT_CONFIGS, ids=lambda v: str(v))
@@ -60,3 +61,17 @@ def test_cohort_parameter_counts_equal_the_authors(prefix, net, members):
     model = MODELS.build(Config.fromfile(path).model)
     unique = {id(p): p.numel() for member in model.members for p in member.parameters()}  # shared trunk once
     assert sum(unique.values()) == AUTHORS_PARAMS[(net, members)], path
+
+
+LOGIT_KD_X4 = ('wrn16-2', 'wrn40-2', 'wrn28-4', 'shufflenetv2-1.0')
+
+
+@pytest.mark.parametrize('net', LOGIT_KD_X4)
+def test_x4_logit_kd_rows_distil_only_the_last_member(net):
+    """The authors' "MCL (x4) + Logit KD" CIFAR rows: the x4 multi-branch net, logit KD weight 1 at T 3, and
+    only the last member as student (their M = 4 code)."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'mcl', f'mcl_{net}x4-logitkd_1xb128-300e_cifar100.py'))
+    x4 = Config.fromfile(osp.join(REPO, 'configs', 'mcl', f'mcl_{net}x4_1xb128-300e_cifar100.py'))
+    assert cfg.model.loss.loss_weights.kd == 1.0 and cfg.model.loss.kd_students == 'last'
+    assert cfg.model.loss.kl_temperature == 3.0
+    assert cfg.model.members == x4.model.members and cfg.model.shared_trunk == x4.model.shared_trunk

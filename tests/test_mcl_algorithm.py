@@ -160,3 +160,12 @@ def test_cifar_backbones_keep_spatial_resolution_for_32px():
         assert tuple(out.shape) == (2, channels, size, size), kind
     n_params = sum(p.numel() for p in MODELS.build(dict(type='CifarResNet', depth=32)).parameters())
     assert 0.45e6 < n_params < 0.48e6  # ResNet-32: 0.46 M parameters as in the paper's tables
+
+
+def test_metafile_lists_every_mcl_config():
+    import yaml
+    meta = yaml.safe_load(open(osp.join(REPO, 'configs', 'mcl', 'metafile.yml')))
+    listed = [m['Config'] for m in meta['Models']]
+    assert sorted(listed) == sorted(osp.relpath(p, REPO) for p in MCL_CONFIGS)
+    for model in meta['Models']:
+        assert model['Name'] == osp.basename(model['Config'])[:-3]

@@ -1,0 +1,42 @@
+"""Deep Mutual Learning's mimicry term (Zhang et al., CVPR 2018): the online-KD baseline MCL is compared to."""
+from typing import Sequence
+
+import torch
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mcl_mm.registry import MODELS
+from .contrastive import member_kl
+
+
+def deep_mutual_kl(logits: Sequence[Tensor], temperature: float = 1.0) -> Tensor:
+    """Sum over members i of the mean over the other members j of T² · KL(p_j || p_i), p_j detached.
+
+    Each member mimics every peer's (detached) softened prediction; the 1/(M-1) keeps the term's scale
+    independent of the cohort size (DML Eq. 10). Batch-averaged.
+    """
+    if len(logits) < 2:
+        raise ValueError(f'DML needs at least 2 members, got {len(logits)}')
+    return member_kl(torch.stack(list(logits)), temperature) / (len(logits) - 1)
+
+
+@MODELS.register_module()
+class DMLLoss(BaseModule):
+    """Weighted :func:`deep_mutual_kl`.
+
+    Args:
+        temperature: T of the softened predictions (1 in the DML paper).
+        loss_weight: weight of the mimicry term against each member's CE (1 in the DML paper).
+    """
+
+    def __init__(self, temperature: float = 1.0, loss_weight: float = 1.0):
+        super().__init__()
+        if temperature <= 0:
+            raise ValueError(f'DMLLoss temperature must be > 0, got {temperature}')
+        if loss_weight < 0:
+            raise ValueError(f'DMLLoss loss_weight must be >= 0, got {loss_weight}')
+        self.temperature = temperature
+        self.loss_weight = loss_weight
+
+    def forward(self, logits: Sequence[Tensor]) -> Tensor:
+        return self.loss_weight * deep_mutual_kl(logits, self.temperature)
