@@ -307,6 +307,16 @@ def test_v2_loss_pieces_and_bank_update_from_final_stage_only():
     untouched = torch.tensor([n for n in range(16) if n not in indices])
     assert torch.equal(model.memory.banks[:, untouched], banks_before[:, untouched])
 
+    # The meta step's contrast reuses the ordinary step's draws (the authors'), not a fresh one.
+    model.memory.num_updates -= 1
+    ordinary = model.memory.sample(idx, idx % 4)
+    model.memory.num_updates += 1
+    labels = idx % 4
+    _, reused = model._bank_inputs(samples, labels, previous_step=True)
+    _, fresh = model._bank_inputs(samples, labels)
+    assert torch.equal(reused['neg_idx'], ordinary[1]) and torch.equal(reused['pos_idx'], ordinary[0])
+    assert not torch.equal(fresh['neg_idx'], ordinary[1])
+
 
 # ---------------------------------------------------------------- meta step
 def _meta_data(model, batch=8, size=16, seed=0):
@@ -444,3 +454,21 @@ def test_branches_only_ablation_trains_stage_classifiers_without_contrast():
     cfg = Config.fromfile(osp.join(REPO, 'configs/demo/lmcl-branches-only_resnet18w16x2_1xb32-15e_digits.py'))
     built = MODELS.build(cfg.model)
     assert built.memory is None and not built.contrast and cfg.custom_hooks == []
+
+
+def test_meta_hook_counts_batches_within_the_epoch_like_the_authors():
+    """Meta steps at batch_idx % freq == 0 of every epoch (the authors' counter), whatever the global iteration."""
+    model = _tiny_lmcl('v2')
+    model.meta_freq = 3
+    calls = []
+    model.meta_step = lambda data, *args: calls.append(data) or {}
+    hook = LMCLMetaHook(optimizer=dict(type='SGD', lr=0.1, momentum=0.9))
+    wrapper = _network_optimizer(model)
+    runner = SimpleNamespace(model=model, optim_wrapper=wrapper, iter=0,
+                             message_hub=SimpleNamespace(update_scalar=lambda *a: None))
+    hook.before_train(runner)
+    # Two epochs of 5 batches: global iterations 0..9, batch_idx 0..4 twice.
+    for it in range(10):
+        runner.iter = it
+        hook.after_train_iter(runner, it % 5, data_batch=('batch', it))
+    assert [batch[1] for batch in calls] == [0, 3, 5, 8]  # a global counter would give 0, 3, 6, 9

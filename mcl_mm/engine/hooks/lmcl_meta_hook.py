@@ -14,8 +14,12 @@ CHECKPOINT_KEY = 'lmcl_meta'
 
 @HOOKS.register_module()
 class LMCLMetaHook(Hook):
-    """Every ``model.meta_freq`` iterations (global iteration count, from iteration 0), after the ordinary
-    step, call :meth:`LMCL.meta_step` on the same batch.
+    """After the ordinary step of every batch whose index is a multiple of ``model.meta_freq``, call
+    :meth:`LMCL.meta_step` on the same batch.
+
+    The index is the batch's position in its epoch (mmengine's ``batch_idx``), as the authors' counter
+    (``batch_idx % meta_freq == 0``): the first batch of every epoch gets a meta step. An iteration-based loop
+    passes the global iteration as ``batch_idx``, so there the count runs over the whole training.
 
     The weight network has its own optimizer, built here and saved in every checkpoint under
     ``lmcl_meta`` (restored on resume). Its learning rate follows the network's schedule: at each meta
@@ -56,7 +60,7 @@ class LMCLMetaHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         model = self._model(runner)
-        if runner.iter % model.meta_freq != 0:
+        if batch_idx % model.meta_freq != 0:
             return
         network_optimizer = runner.optim_wrapper.optimizer
         group = network_optimizer.param_groups[0]

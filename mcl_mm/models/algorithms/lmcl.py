@@ -211,10 +211,11 @@ class LMCL(MCL):
 
     # ------------------------------------------------------------------ meta-optimisation (v2)
     def _weighted_contrast_objective(self, inputs: Tensor, data_samples: List[DataSample]) -> Tensor:
-        """Inner objective: the weighted contrastive loss, weights from the (trainable) weight network."""
+        """Inner objective: the weighted contrastive loss, weights from the (trainable) weight network. On the
+        bank path it contrasts against the positives / negatives the ordinary step drew (as the authors)."""
         feats, _, views = self._stage_outputs(inputs)
         labels = torch.cat([s.gt_label for s in data_samples]).to(inputs.device)
-        _, bank = self._bank_inputs(data_samples, labels)
+        _, bank = self._bank_inputs(data_samples, labels, previous_step=True)
         return sum(self._contrast(views, labels, bank, self.weight_net(feats), allow_compile=False).values())
 
     def _stage_ce_objective(self, inputs: Tensor, data_samples: List[DataSample]) -> Tensor:

@@ -183,8 +183,11 @@ class CohortMemoryBank(BaseModule):
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
-    def sample(self, indices: Tensor, labels: Tensor) -> Tuple[Tensor, Tensor]:
+    def sample(self, indices: Tensor, labels: Tensor, previous_step: bool = False) -> Tuple[Tensor, Tensor]:
         """Draw contrast indices for a batch of anchors.
+
+        Draws are a function of (seed, update count, anchor). ``previous_step=True`` repeats the draw of the
+        step before the last update (L-MCL's meta step reuses the ordinary step's indices, as the authors).
 
         Returns:
             pos_idx (B, 1 + pos_k): column 0 the anchor's own index, then same-class draws;
@@ -195,7 +198,8 @@ class CohortMemoryBank(BaseModule):
                                "custom_hooks=[dict(type='CohortMemoryHook')]; add that hook to the config")
         self.flush_pending_update()
         device = self.labels.device
-        return self._draws(indices.to(device), labels.to(device), self._order, self._offsets, self.num_updates,
+        step = (self.num_updates - 1).clamp(min=0) if previous_step else self.num_updates
+        return self._draws(indices.to(device), labels.to(device), self._order, self._offsets, step,
                            self.seed, self.pos_k, self.neg_k, device=device)
 
     # ------------------------------------------------------------------ update
