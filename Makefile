@@ -1,13 +1,17 @@
 # mcl_mm — the two set-up commands are `make demo` (main job) and `make test` (test suite).
 PYTHON := .venv/bin/python
 
-.PHONY: install demo test test-fast
+.PHONY: install demo study test test-fast
 
 install:
 	bash tools/install.sh
 
 demo: install
 	$(PYTHON) tools/demo.py $(DEMO_ARGS)
+
+# The evidence study (docs/study/): ~90 min on 2 cores; results land in outputs/study and docs/study.
+study: install
+	$(PYTHON) tools/study.py --out outputs/study --docs docs/study $(STUDY_ARGS)
 
 test: install
 	$(PYTHON) -m pytest tests -v -ra

@@ -137,25 +137,42 @@ def make_digit_classification_folder(root: str,
                                      image_size: int = 32,
                                      seed: int = 0,
                                      clutter: int = 2,
-                                     noise: float = 25.0) -> List[str]:
-    """``root/{train,val}/<digit>/<i>.png``: one handwritten digit per image on a noisy background.
+                                     noise: float = 25.0,
+                                     digits_per_image: int = 1,
+                                     max_rotation: float = 20.0) -> List[str]:
+    """``root/{train,val}/<number>/<i>.png``: a handwritten number on a noisy background.
 
+    ``digits_per_image=1``: the 10 digits. ``digits_per_image=2``: the 100 two-digit numbers ``00``..``99``,
+    the digits side by side, each from an independently drawn writer: a harder world whose classes share
+    parts (``37`` and ``38`` share a digit), so a network's wrong answers carry information.
     Train and val draw from disjoint handwriting pools (see :class:`DigitObjects`), so validation measures
-    generalisation to unseen writers; colour, size, position, rotation, noise and clutter vary.
+    generalisation to unseen writers; colour, size, position, rotation (up to ``max_rotation`` degrees either
+    way), noise and clutter (up to ``clutter`` distractor strokes) vary. Returns the class names (sorted folder order = label order).
     """
+    if digits_per_image not in (1, 2):
+        raise ValueError(f'digits_per_image must be 1 or 2, got {digits_per_image}')
+    classes = [f'{n:0{digits_per_image}d}' for n in range(10**digits_per_image)]
     rng = np.random.default_rng(seed)
+    cell = image_size / digits_per_image
     for split, per_class in (('train', train_per_class), ('val', val_per_class)):
-        drawer = DigitObjects(pool=split)
-        for digit in range(10):
-            os.makedirs(osp.join(root, split, str(digit)), exist_ok=True)
+        drawer = DigitObjects(pool=split, max_rotation=max_rotation)
+        for name in classes:
+            os.makedirs(osp.join(root, split, name), exist_ok=True)
             for i in range(per_class):
                 img = _background(rng, (image_size, image_size), noise, drawer.background_range)
-                radius = rng.uniform(0.3, 0.45) * image_size
-                centre = rng.uniform(radius, image_size - radius, 2)
-                drawer.draw(rng, img, digit, centre, radius)
+                if digits_per_image == 1:
+                    radius = rng.uniform(0.3, 0.45) * image_size
+                    drawer.draw(rng, img, int(name), rng.uniform(radius, image_size - radius, 2), radius)
+                else:
+                    # One cell per digit; the digits may touch but keep their left-to-right order.
+                    radius = rng.uniform(0.3, 0.42) * image_size / 2 * 1.6
+                    y = rng.uniform(radius, image_size - radius)
+                    for k, digit in enumerate(name):
+                        x = (k + 0.5) * cell + rng.uniform(-0.12, 0.12) * cell
+                        drawer.draw(rng, img, int(digit), (x, y + rng.uniform(-1.5, 1.5)), radius)
                 _clutter(rng, img, int(rng.integers(0, clutter + 1)))
-                img.save(osp.join(root, split, str(digit), f'{i:05d}.png'))
-    return list(DigitObjects.classes)
+                img.save(osp.join(root, split, name, f'{i:05d}.png'))
+    return classes
 
 
 class ShapeObjects:

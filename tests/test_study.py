@@ -1,0 +1,86 @@
+"""The evidence study: its world, its statistics, and tools/study.py end to end (--quick)."""
+import csv
+import math
+import statistics
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO, run_tool
+from mcl_mm.datasets.synthetic import DigitObjects, make_digit_classification_folder
+
+sys.path.insert(0, f'{REPO}/tools')
+import study  # noqa: E402
+
+
+def test_two_digit_world_has_100_classes_from_disjoint_writers(tmp_path):
+    from mmpretrain.datasets import CustomDataset
+    classes = make_digit_classification_folder(str(tmp_path), train_per_class=2, val_per_class=1, seed=0,
+                                               digits_per_image=2)
+    assert classes == [f'{n:02d}' for n in range(100)]
+    train = CustomDataset(data_root=str(tmp_path), data_prefix='train', pipeline=[])
+    val = CustomDataset(data_root=str(tmp_path), data_prefix='val', pipeline=[])
+    assert list(train.CLASSES) == classes and len(train) == 200 and len(val) == 100
+    assert np.bincount(train.get_gt_labels()).tolist() == [2] * 100
+    from PIL import Image
+    assert Image.open(train.get_data_info(0)['img_path']).size == (32, 32)
+    # Validation glyphs are handwriting the training images never use.
+    train_pool, val_pool = DigitObjects('train').images, DigitObjects('val').images
+    overlap = (train_pool.reshape(len(train_pool), 1, -1) == val_pool.reshape(1, len(val_pool), -1)).all(-1)
+    assert overlap.sum() <= 2  # a couple of identical 8x8 bitmaps exist in the source data itself
+    with pytest.raises(ValueError, match='digits_per_image'):
+        make_digit_classification_folder(str(tmp_path / 'x'), digits_per_image=3)
+
+
+def test_paired_interval_against_hand_computation():
+    values, reference = [71.0, 73.5, 70.0, 74.0, 72.5], [70.0, 72.0, 70.5, 72.0, 71.0]
+    diffs = [1.0, 1.5, -0.5, 2.0, 1.5]
+    mean = sum(diffs) / 5
+    sd = math.sqrt(sum((d - mean)**2 for d in diffs) / 4)
+    half = 2.7764451051977987 * sd / math.sqrt(5)  # t(0.975, 4 degrees of freedom), from a table
+    got = study.paired_interval(values, reference)
+    assert got == pytest.approx((mean, mean - half, mean + half), rel=1e-9)
+    assert math.isnan(study.paired_interval([1.0], [0.5])[1])
+    with pytest.raises(ValueError):
+        study.paired_interval([1.0, 2.0], [1.0])  # unpaired seeds are an error, not a silent truncation
+
+
+def test_every_arm_shares_the_recipe_and_differs_only_in_its_objective():
+    from mmengine.config import Config
+    cfgs = {arm: Config.fromfile(f'{REPO}/{spec[1]}') for arm, spec in study.ARMS.items()}
+    reference = cfgs['independent']
+    for arm, cfg in cfgs.items():
+        for key in ('train_dataloader', 'val_dataloader', 'optim_wrapper', 'param_scheduler', 'train_cfg',
+                    'data_preprocessor', 'randomness'):
+            assert cfg[key] == reference[key], (arm, key)
+        assert cfg.model.members == reference.model.members, arm
+        assert cfg.model.get('num_members') == 2
+    assert cfgs['mcl'].model.loss == cfgs['lmcl_v2'].model.loss  # the same contrast weights and temperatures
+    flips = [t for t in reference.train_pipeline if t['type'] == 'RandomFlip']
+    assert not flips  # a mirrored "37" is not a 37
+
+
+@pytest.mark.slow
+def test_quick_study_end_to_end(tmp_path):
+    out = tmp_path / 'out'
+    _, log = run_tool('study.py', '--quick', '--out', out, '--workdir', tmp_path, '--docs', tmp_path / 'docs',
+                      timeout=900)
+    assert 'ETA' in log and '[study] data: generated' in log
+    rows = list(csv.DictReader(open(out / 'results.csv')))
+    assert set(rows[0]) == {'arm', 'seed', 'metric', 'value'}
+    cells = {(r['arm'], r['seed'], r['metric']) for r in rows}
+    assert cells == {(a, str(s), m) for a in study.ARMS for s in (0, 1) for m in study.METRICS}
+    values = {(r['arm'], r['seed'], r['metric']): float(r['value']) for r in rows}
+    for arm in study.ARMS:
+        for seed in '01':
+            member_mean = statistics.mean(values[(arm, seed, f'val/member_{i}/top1')] for i in range(2))
+            assert values[(arm, seed, 'val/member_mean/top1')] == pytest.approx(member_mean, abs=1e-3)
+    table = (out / 'results.md').read_text()
+    assert 'Paired per-seed difference to independent' in table and 'Paired per-seed difference to DML' in table
+    assert '| L-MCL v2 |' in table and '95 %' in table
+    for name in ('results.md', 'results.csv', 'accuracy.png', 'paired_differences.png', 'curves.png'):
+        assert (tmp_path / 'docs' / name).stat().st_size > 200, name
+    # Re-tabulating finished runs trains nothing and gives the same table.
+    _, again = run_tool('study.py', '--quick', '--out', out, '--collect-only')
+    assert 'start ' not in again and (out / 'results.md').read_text() == table
