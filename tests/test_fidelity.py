@@ -75,3 +75,20 @@ def test_x4_logit_kd_rows_distil_only_the_last_member(net):
     assert cfg.model.loss.loss_weights.kd == 1.0 and cfg.model.loss.kd_students == 'last'
     assert cfg.model.loss.kl_temperature == 3.0
     assert cfg.model.members == x4.model.members and cfg.model.shared_trunk == x4.model.shared_trunk
+
+
+def test_cifar_cosine_is_stepped_per_epoch_like_the_authors():
+    """The authors set lr = 0.5 * 0.1 * (1 + cos(pi * epoch / 300)) at the start of each epoch."""
+    import math
+
+    import torch
+    from mmengine.optim.scheduler import CosineAnnealingLR
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'mcl', 'mcl_resnet32x2_1xb128-300e_cifar100.py'))
+    sched = dict(cfg.param_scheduler)
+    assert sched.pop('type') == 'CosineAnnealingLR' and not sched.get('convert_to_iter_based', False)
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=cfg.optim_wrapper.optimizer.lr)
+    scheduler = CosineAnnealingLR(optimizer, **sched)
+    for epoch in range(300):
+        assert optimizer.param_groups[0]['lr'] == pytest.approx(0.05 * (1 + math.cos(math.pi * epoch / 300)),
+                                                                abs=1e-12), epoch
+        scheduler.step()  # mmengine steps an epoch-based scheduler once per epoch

@@ -2,6 +2,8 @@
 import csv
 import json
 
+import pytest
+
 from conftest import run_tool
 
 
@@ -58,3 +60,63 @@ def test_collect_pretrain_reports_members_stages_and_aggregate(tmp_path):
             '84.00 ± 2.83 (n=2) |') in table
     assert '| mcl | 81.00 (n=1) | 79.00 (n=1) | 82.00 (n=1) | – | – |' in table
     assert (tmp_path / 'p' / 'pretrain.png').stat().st_size > 1000
+
+
+TEXT_LOG = """\
+11/28 02:50:05 - mmengine - INFO - Epoch(train)  [1][20/39]  lr: 5.0000e-02  eta: 0:04:55  time: 0.2884  data_time: 0.0064  loss: 7.7249  loss_ce_m0: 4.5431  loss_ce_m1: 3.1818
+11/28 02:50:11 - mmengine - INFO - Epoch(val) [1][6/6]    cohort/ensemble/top1: 2.8667  cohort/member_0/top1: 1.4667  cohort/member_1/top1: 2.6000  data_time: 0.0156  time: 0.3795
+11/28 02:50:17 - mmengine - INFO - Epoch(train)  [2][39/39]  lr: 4.6651e-02  eta: 0:00:01  time: 0.2884  data_time: 0.0064  loss: 3.5  loss_ce_m0: 1.5  loss_ce_m1: 2.0
+11/28 02:50:19 - mmengine - INFO - Saving checkpoint at 2 epochs
+11/28 02:50:21 - mmengine - INFO - Epoch(val) [2][6/6]    cohort/ensemble/top1: 40.5  cohort/member_0/top1: 35.25  cohort/member_1/top1: 38.0  data_time: 0.0156  time: 0.3795
+"""
+
+
+def _text_log_run(root, name='tb_only'):
+    """A work dir whose run logged to TensorBoard only: the text log and an event file, no scalars.json."""
+    run = root / name / '20261128_024907'
+    (run / 'vis_data').mkdir(parents=True)
+    (run / 'vis_data' / 'events.out.tfevents.1764298147.host').write_bytes(b'\x00')
+    (run / '20261128_024907.log').write_text(TEXT_LOG)
+    (root / name / f'{name}.py').write_text("train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2)\n")
+    return root / name
+
+
+def test_records_come_from_the_text_log_when_the_run_has_no_scalars_json(tmp_path):
+    from mcl_mm.utils.results import scalar_records
+    records = scalar_records(str(_text_log_run(tmp_path)))
+    assert [r['step'] for r in records] == [20, 1, 78, 2]  # train: (epoch - 1) * 39 + i; val: the epoch
+    assert records[0]['lr'] == 0.05 and records[0]['loss_ce_m1'] == 3.1818 and 'eta' not in records[0]
+    assert records[3] == {'cohort/ensemble/top1': 40.5, 'cohort/member_0/top1': 35.25, 'cohort/member_1/top1': 38.0,
+                          'data_time': 0.0156, 'time': 0.3795, 'step': 2}
+    # The collectors read such a run like any other.
+    _, out = run_tool('analysis/collect_pretrain.py', '--run', f'mcl={tmp_path / "tb_only"}', '--out', tmp_path / 'r')
+    assert '| mcl | 35.25 (n=1) | 38.00 (n=1) | 40.50 (n=1) |' in (tmp_path / 'r' / 'pretrain.md').read_text()
+
+
+def test_a_run_without_any_readable_log_is_named(tmp_path):
+    from mcl_mm.utils.results import RunRecordError, scalar_records
+    run = tmp_path / 'w' / '20261128_024907' / 'vis_data'
+    run.mkdir(parents=True)
+    (run / 'events.out.tfevents.1764298147.host').write_bytes(b'\x00')
+    with pytest.raises(RunRecordError, match='no vis_data/scalars.json.*events.out.tfevents'):
+        scalar_records(str(tmp_path / 'w'))
+
+
+def test_plot_curves_draws_every_member_and_loss_term(tmp_path):
+    scalars = _work_dir(tmp_path, 'local', [
+        {'loss': 2.0, 'loss_ce_m0': 1.0, 'loss_vcl': 0.5, 'step': 10},
+        {'loss': 1.0, 'loss_ce_m0': 0.5, 'loss_vcl': 0.2, 'step': 20},
+        {'cohort/member_0/top1': 50.0, 'cohort/ensemble/top1': 55.0, 'step': 1},
+        {'cohort/member_0/top1': 60.0, 'cohort/ensemble/top1': 66.0, 'step': 2}])
+    text = _text_log_run(tmp_path)
+    _, out = run_tool('analysis/plot_curves.py', scalars, text, '--label', 'scalars', 'text', '--out',
+                      tmp_path / 'c.png')
+    assert 'wrote' in out and (tmp_path / 'c.png').stat().st_size > 10000
+    from mcl_mm.utils.results import curve_figure
+    loss_ax, val_ax = curve_figure({'a': str(scalars), 'b': str(text)}).axes
+    assert {l.get_label() for l in loss_ax.lines} == {'a: loss', 'a: loss_ce_m0', 'a: loss_vcl', 'b: loss',
+                                                     'b: loss_ce_m0', 'b: loss_ce_m1'}
+    assert {l.get_label() for l in val_ax.lines} == {'a: member_0/top1', 'a: ensemble/top1', 'b: member_0/top1',
+                                                    'b: member_1/top1', 'b: ensemble/top1'}
+    code, out = run_tool('analysis/plot_curves.py', tmp_path / 'missing', expect_ok=False)
+    assert code != 0 and out.strip().splitlines()[-1].startswith('plot_curves: ') and 'not a folder' in out

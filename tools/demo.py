@@ -16,20 +16,17 @@ import argparse
 import json
 import os
 import os.path as osp
-import re
 import shutil
-import subprocess
 import sys
-import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import List
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from mcl_mm.utils.results import bar_chart, scalar_records, write_table  # noqa: E402
+from mcl_mm.utils.jobs import Job, run_jobs  # noqa: E402
+from mcl_mm.utils.results import bar_chart, plot_curves, scalar_records, write_table  # noqa: E402
 
 PRETRAIN = OrderedDict([('mcl', 'configs/demo/mcl_resnet18w16x2_1xb32-15e_digits.py'),
                         ('baseline', 'configs/demo/independent_resnet18w16x2_1xb32-15e_digits.py')])
@@ -48,17 +45,6 @@ MODES = {
     'quick': dict(cls_train=24, cls_val=10, coco=(24, 12), voc=(16, 12, 16), seg=(24, 12), pre_epochs=2,
                   det_epochs=1, seg_iters=20, seeds=1),
 }
-PROGRESS = re.compile(r'(Epoch|Iter)\((train|val)\)|Traceback|Error')
-
-
-@dataclass
-class Job:
-    tag: str
-    cmd: List[str]
-    cost: float  # relative estimate, for the ETA
-    log: str = ''
-    deps: List[str] = field(default_factory=list)
-    work_dir: str = ''  # wiped before the job starts: results never mix with an earlier run's
 
 
 def generate_data(data_root: str, mode: dict, quick: bool) -> None:
@@ -138,54 +124,6 @@ def plan(args, mode) -> List[Job]:
     return jobs
 
 
-def run_jobs(jobs: List[Job], args) -> None:
-    """Run jobs (dependencies first) up to --jobs at a time; stream each job's progress lines with its tag."""
-    os.makedirs(osp.join(args.out, 'logs'), exist_ok=True)
-    threads = str(max(1, (os.cpu_count() or 2) // args.jobs))
-    env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, PYTHONUNBUFFERED='1')
-    pending, running, done = list(jobs), {}, set()
-    total_cost, done_cost, start = sum(j.cost for j in jobs), 0.0, time.time()
-
-    def pump(job, proc):
-        with open(job.log, 'w') as log:
-            for line in proc.stdout:
-                log.write(line)
-                if PROGRESS.search(line) and 'mmengine - INFO -' in line:
-                    print(f'[{job.tag}] {line.split("mmengine - INFO - ")[-1].rstrip()[:150]}', flush=True)
-
-    while pending or running:
-        for job in [j for j in pending if all(d in done for d in j.deps)]:
-            if len(running) >= args.jobs:
-                break
-            job.log = osp.join(args.out, 'logs', job.tag.replace('/', '_') + '.log')
-            if job.work_dir:
-                shutil.rmtree(job.work_dir, ignore_errors=True)
-            proc = subprocess.Popen(job.cmd, cwd=args.workdir, env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True)
-            reader = threading.Thread(target=pump, args=(job, proc), daemon=True)
-            reader.start()
-            running[job.tag] = (job, proc, reader)
-            pending.remove(job)
-            print(f'[demo] start {job.tag}', flush=True)
-        time.sleep(0.2)
-        for tag, (job, proc, reader) in list(running.items()):
-            if proc.poll() is None:
-                continue
-            reader.join()
-            del running[tag]
-            if proc.returncode != 0:
-                for _, other, _ in running.values():
-                    other.kill()
-                tail = open(job.log).read()[-4000:]
-                raise SystemExit(f'[demo] {tag} failed (exit {proc.returncode}); log {job.log}:\n{tail}')
-            done.add(tag)
-            done_cost += job.cost
-            elapsed = time.time() - start
-            eta = elapsed / done_cost * (total_cost - done_cost)
-            print(f'[demo] done {tag} | {len(done)}/{len(jobs)} jobs | elapsed {elapsed / 60:.1f} min | '
-                  f'ETA {eta / 60:.1f} min', flush=True)
-
-
 def last_val(work_dir: str, keys) -> dict:
     found = {}
     for record in scalar_records(work_dir):
@@ -217,30 +155,11 @@ def collect(args, mode) -> str:
 
 
 def plot_pretraining(args) -> None:
-    """Loss terms per iteration (both arms, seed 0) and validation top-1 per epoch."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
-    for arm, style in (('mcl', '-'), ('baseline', '--')):
-        records = scalar_records(f'{args.out}/pretrain/{arm}/s0')
-        train = [r for r in records if 'loss' in r]
-        for key in ('loss_ce_m0', 'loss_ce_m1', 'loss_vcl', 'loss_soft_vcl', 'loss_icl', 'loss_soft_icl'):
-            points = [(r['step'], r[key]) for r in train if key in r]
-            if points:
-                ax_loss.plot(*zip(*points), style, label=f'{arm}: {key[5:]}', linewidth=1)
-        val = [r for r in records if 'cohort/ensemble/top1' in r]
-        for key in ('member_0/top1', 'member_1/top1', 'ensemble/top1'):
-            ax_acc.plot([r['step'] for r in val], [r[f'cohort/{key}'] for r in val], style, marker='o', markersize=3,
-                        label=f'{arm}: {key.split("/")[0]}')
-    ax_loss.set(title='pretraining losses (seed 0, weighted terms)', xlabel='iteration', yscale='log')
-    ax_acc.set(title='validation top-1 (%)', xlabel='epoch')
-    for ax in (ax_loss, ax_acc):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(osp.join(args.out, 'pretrain_curves.png'), dpi=120)
-    plt.close(fig)
+    """Loss terms per iteration and validation top-1 per epoch of both pretrainings (seed 0)."""
+    runs = OrderedDict((arm, f'{args.out}/pretrain/{arm}/s0') for arm in PRETRAIN)
+    plot_curves(runs, osp.join(args.out, 'pretrain_curves.png'), 'pretraining, seed 0',
+                metrics=['cohort/member_0/top1', 'cohort/member_1/top1', 'cohort/ensemble/top1'],
+                losses=['loss_ce_m0', 'loss_ce_m1', 'loss_vcl', 'loss_soft_vcl', 'loss_icl', 'loss_soft_icl'])
 
 
 def main(argv=None):
@@ -256,7 +175,7 @@ def main(argv=None):
     args.out = osp.abspath(args.out)
     start = time.time()
     generate_data(osp.join(args.workdir, 'data', 'demo'), mode, args.quick)
-    run_jobs(plan(args, mode), args)
+    run_jobs(plan(args, mode), osp.join(args.out, 'logs'), args.workdir, args.jobs, 'demo')
     markdown = collect(args, mode)
     print(f'\n[demo] {"quick " if args.quick else ""}results, {args.seeds} seed(s), '
           f'{(time.time() - start) / 60:.1f} min on {os.cpu_count()} CPU cores:\n')

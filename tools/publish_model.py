@@ -10,7 +10,9 @@ and ``ImageClassificationInferencer(PY, pretrained=PTH)`` run it (use --with-hea
 OUT_YYYYMMDD-<sha256[:8]>.json with the same metadata (versions and dataset_meta included) plus a ready
 metafile.yml entry.
 The metadata records the algorithm, member, architecture, source config, epoch, and the member's and the
-ensemble's validation accuracy at that epoch (from the run's scalars.json, else the checkpoint's message hub).
+ensemble's validation accuracy at that epoch, from the run's logs beside the checkpoint (vis_data/scalars.json, or
+mmengine's text log when the run logged to TensorBoard / W&B only); none is recorded when the run has no such
+log (the checkpoint's message hub is written before that epoch's validation, so it is not used).
 """
 import argparse
 import os.path as osp

@@ -4,3 +4,4 @@ from .backbones import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .memories import *  # noqa: F401,F403
+from .tta import AverageCohortScoreTTA  # noqa: F401

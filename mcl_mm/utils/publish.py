@@ -6,6 +6,7 @@ import hashlib
 import json
 import os.path as osp
 import re
+import warnings
 from typing import Optional, Tuple
 
 from mcl_mm.engine.atomic_io import atomic_write_bytes
@@ -13,15 +14,23 @@ from mcl_mm.engine.atomic_io import atomic_write_bytes
 from .cohort_checkpoint import (check_finite, check_member, check_output_paths, load_cohort_checkpoint,
                                 member_model_config, member_weights, serialize)
 from .export import verify_backbone
-from .results import scalar_records
+from .results import RunRecordError, scalar_records
 
 
 def _val_accuracy(checkpoint: str, ckpt_meta: dict, member: int) -> Optional[dict]:
-    """The member's and the ensemble's top-1/top-5 at the checkpoint's epoch, from the run's scalars.json."""
+    """The member's and the ensemble's top-1/top-5 at the checkpoint's epoch, from the run's logs
+    (:func:`scalar_records`: scalars.json, else the text log)."""
     epoch = ckpt_meta.get('epoch')
-    records = [r for r in scalar_records(osp.dirname(osp.abspath(checkpoint))) if 'cohort/ensemble/top1' in r]
+    work_dir = osp.dirname(osp.abspath(checkpoint))
+    try:
+        records = [r for r in scalar_records(work_dir) if 'cohort/ensemble/top1' in r]
+    except RunRecordError as err:
+        warnings.warn(f'no validation accuracy recorded: {err}')
+        return None
     matching = [r for r in records if r.get('step') == epoch]
     if not matching:
+        warnings.warn(f'no validation accuracy recorded: the logs in {work_dir} have no cohort/ensemble/top1 at '
+                      f'epoch {epoch}')
         return None
     record = matching[-1]
     pick = {f'member_{k}': record.get(f'cohort/member_{member}/{k}') for k in ('top1', 'top5')}

@@ -4,6 +4,7 @@ import glob
 import json
 import os
 import os.path as osp
+import re
 import statistics
 from collections import OrderedDict
 import warnings
@@ -99,11 +100,55 @@ def read_scalars(path: str) -> List[dict]:
     return records
 
 
+_LOG_LINE = re.compile(r'mmengine - INFO - (Epoch|Iter)\((train|val)\)\s*((?:\[\s*[\d/]+\s*\])+)\s*(.*)$')
+_LOG_VALUE = re.compile(r'([\w./-]+): (-?[\d.]+(?:e[-+]?\d+)?)(?=\s|$)')
+
+
+def read_text_log(path: str) -> List[dict]:
+    """Records (as ``scalars.json`` holds them) from mmengine's text log: the training and validation lines
+    it always writes, whatever the visualization backends. Train records are stepped by iteration, epoch-based
+    validation by epoch, iteration-based validation by the last training iteration."""
+    records, last_iter = [], 0
+    with open(path, errors='replace') as f:
+        for line in f:
+            match = _LOG_LINE.search(line.rstrip('\n'))
+            if not match:
+                continue
+            unit, phase, brackets, rest = match.groups()
+            counters = [part.strip() for part in re.findall(r'\[([^\]]*)\]', brackets)]
+            values = {key: float(value) for key, value in _LOG_VALUE.findall(rest)}
+            if not values:
+                continue
+            if phase == 'train':
+                done, per = (int(x) for x in counters[-1].split('/'))
+                step = (int(counters[0]) - 1) * per + done if unit == 'Epoch' else done
+                last_iter = step
+            else:
+                step = int(counters[0]) if unit == 'Epoch' and len(counters) > 1 else last_iter
+            records.append(dict(values, step=step))
+    return records
+
+
 def scalar_records(work_dir: str) -> List[dict]:
-    """Every record of every run (timestamped sub-folder, resumed runs included) under a work dir, in order."""
-    records = []
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
-        records += read_scalars(path)
+    """Every record of every run (timestamped sub-folder, resumed runs included) under a work dir, in order.
+
+    Read from ``vis_data/scalars.json`` (mmengine's LocalVisBackend); a run that logged only to TensorBoard or
+    W&B is read from its text log instead. A work dir with neither is an error naming what it holds."""
+    records, runs = [], sorted(d for d in glob.glob(osp.join(work_dir, '*')) if osp.isdir(d))
+    for run in runs:
+        scalars = osp.join(run, 'vis_data', 'scalars.json')
+        text_log = osp.join(run, f'{osp.basename(run)}.log')
+        if osp.exists(scalars):
+            records += read_scalars(scalars)
+        elif osp.exists(text_log):
+            records += read_text_log(text_log)
+    if not records and runs:
+        found = sorted({osp.basename(p) for p in glob.glob(osp.join(work_dir, '*', 'vis_data', '*'))} |
+                       {osp.basename(p) for p in glob.glob(osp.join(work_dir, '*', '*'))})
+        if found:
+            raise RunRecordError(f'{work_dir}: no vis_data/scalars.json and no <timestamp>.log with metrics in its '
+                                 f'run folders (found: {", ".join(found[:8])}); keep LocalVisBackend in '
+                                 'vis_backends or the text log mmengine writes')
     return records
 
 
@@ -219,3 +264,64 @@ def bar_chart(rows, columns, path: str, title: str, zoom: bool = False) -> Optio
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+NOT_CURVES = ('step', 'epoch', 'iter', 'time', 'data_time', 'lr', 'memory')
+
+
+def plot_curves(runs: 'OrderedDict[str, str]', path: str, title: str = '', metrics: Optional[Sequence[str]] = None,
+                losses: Optional[Sequence[str]] = None) -> str:
+    """Training curves of one or more runs (label -> work dir) written to ``path``: see :func:`curve_figure`."""
+    import matplotlib.pyplot as plt
+    fig = curve_figure(runs, title, metrics, losses)
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def curve_figure(runs: 'OrderedDict[str, str]', title: str = '', metrics: Optional[Sequence[str]] = None,
+                 losses: Optional[Sequence[str]] = None):
+    """A figure of every loss term per iteration (log scale) and every validation metric per evaluation (each
+    member, the ensemble, stage classifiers, mAP, mIoU, ...) of each run.
+
+    ``metrics`` / ``losses``: the keys to draw (default: all the runs logged); a run missing one is skipped.
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    styles = ['-', '--', ':', '-.']
+    fig, (ax_loss, ax_val) = plt.subplots(1, 2, figsize=(13, 4.5))
+    drawn = 0
+    for n, (label, work_dir) in enumerate(runs.items()):
+        records = scalar_records(work_dir)
+        if not records:
+            raise RunRecordError(f'{work_dir}: no logged records (is it a tools/train.py work dir?)')
+        train = [r for r in records if 'loss' in r]
+        val = [r for r in records if 'loss' not in r and any(k not in NOT_CURVES for k in r)]
+        loss_keys = losses or sorted({k for r in train for k in r if k.startswith('loss')})
+        val_keys = metrics or sorted({k for r in val for k in r if k not in NOT_CURVES and not k.endswith('top5')})
+        prefix = f'{label}: ' if len(runs) > 1 else ''
+        for key in loss_keys:
+            points = [(r['step'], r[key]) for r in train if key in r and r[key] > 0]
+            if points:
+                ax_loss.plot(*zip(*points), styles[n % 4], label=prefix + key, linewidth=1)
+                drawn += 1
+        for key in val_keys:
+            points = [(r['step'], r[key]) for r in val if key in r]
+            if points:
+                ax_val.plot(*zip(*points), styles[n % 4], marker='o', markersize=3,
+                            label=prefix + key.split('cohort/')[-1])
+                drawn += 1
+    if not drawn:
+        raise RunRecordError(f'nothing to plot: none of {list(runs.values())} logged the requested keys')
+    ax_loss.set(title='training losses (weighted terms)', xlabel='iteration', yscale='log')
+    ax_val.set(title='validation', xlabel='epoch / iteration of the evaluation')
+    for ax in (ax_loss, ax_val):
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=6, ncol=2)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -100,12 +100,14 @@ def load_weights_strictly(runner: Runner, checkpoint: str) -> None:
     keys the model does not have and shape mismatches are one error naming the file and the first keys."""
     import re
 
-    from mmengine.model import is_model_wrapper
+    from mmengine.model import BaseTTAModel, is_model_wrapper
 
     from mcl_mm.engine.checkpoint import load_checkpoint_file
     from .cli import ToolInputError
     from .cohort_checkpoint import CohortCheckpointError, strict_load
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    if isinstance(model, BaseTTAModel):  # tools/test.py --tta: the weights are the wrapped model's
+        model = model.module
     ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
     state_dict = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state_dict, dict) or not state_dict:
@@ -117,10 +119,11 @@ def load_weights_strictly(runner: Runner, checkpoint: str) -> None:
         raise ToolInputError(f'{checkpoint} does not fit the config: {err}') from None
 
 
-def run_loop(runner: Runner, loop: str) -> None:
-    """``runner.train()`` / ``runner.test()``, with a resume from another config's checkpoint named as such."""
+def run_loop(runner: Runner, loop: str):
+    """``runner.train()`` / ``runner.test()`` (returning what it returns: the model / the metrics), with a
+    resume from another config's checkpoint named as such."""
     try:
-        getattr(runner, loop)()
+        return getattr(runner, loop)()
     except ValueError as err:
         if "parameter group that doesn't match" in str(err) or 'parameter group' in str(err):
             raise SystemExit(f'{loop}: the checkpoint being resumed ({runner._load_from}) was written by a run with '

@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# Evaluate a fine-tuned segmentor: the same mechanics as the detection script, reused as is.
+exec bash "$(dirname "$0")/../mmdetection/dist_test.sh" "$@"
