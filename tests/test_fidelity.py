@@ -75,6 +75,11 @@ def test_x4_logit_kd_rows_distil_only_the_last_member(net):
     assert cfg.model.loss.loss_weights.kd == 1.0 and cfg.model.loss.kd_students == 'last'
     assert cfg.model.loss.kl_temperature == 3.0
     assert cfg.model.members == x4.model.members and cfg.model.shared_trunk == x4.model.shared_trunk
+    # Its baseline is the same cohort with the logit KD alone: what the contrast adds on top of it.
+    kd_only = Config.fromfile(osp.join(REPO, 'configs', 'mcl', 'baselines', f'logitkd_{net}x4_1xb128-300e_cifar100.py'))
+    weights = kd_only.model.loss.loss_weights
+    assert weights.kd == 1.0 and kd_only.model.loss.kd_students == 'last' and kd_only.model.memory is None
+    assert all(weights[k] == 0 for k in ('vcl', 'icl', 'soft_vcl', 'soft_icl'))
 
 
 def test_cifar_cosine_is_stepped_per_epoch_like_the_authors():
