@@ -472,3 +472,37 @@ def test_meta_hook_counts_batches_within_the_epoch_like_the_authors():
         runner.iter = it
         hook.after_train_iter(runner, it % 5, data_batch=('batch', it))
     assert [batch[1] for batch in calls] == [0, 3, 5, 8]  # a global counter would give 0, 3, 6, 9
+
+
+@pytest.mark.parametrize('lookahead', ['network', 'authors'])
+def test_lookahead_equals_real_sgd_steps_on_a_copy(lookahead):
+    """The functional look-ahead lands where torch.optim.SGD would: 'network' continues the network optimizer
+    (its momentum buffers, Nesterov), 'authors' is a fresh SGD(momentum 0.9, no Nesterov) as the authors'
+    MetaSGD. Reference: real optimizer steps on a deep copy of the model."""
+    import copy
+    torch.manual_seed(0)
+    model = _tiny_lmcl('v2', memory=None, meta=dict(freq=1, times=2, lookahead=lookahead)).double()
+    wrapper = _network_optimizer(model)
+    data = model.data_preprocessor(_meta_data(model, size=8), True)
+    inputs, samples = data['inputs'].double(), data['data_samples']
+    sum(v for k, v in model.loss(inputs, samples).items() if 'loss' in k).backward()
+    wrapper.step()  # non-zero momentum buffers in the network optimizer
+    wrapper.zero_grad()
+    _, logs = model.meta_gradients(inputs, samples, wrapper.optimizer)
+
+    twin = copy.deepcopy(model)
+    params = [p for p in twin.parameters() if p.requires_grad]
+    group = wrapper.optimizer.param_groups[0]
+    optimizer = torch.optim.SGD(params, lr=group['lr'], momentum=0.9, weight_decay=group['weight_decay'],
+                                nesterov=lookahead == 'network')
+    if lookahead == 'network':  # continue from the network optimizer's buffers
+        optimizer.load_state_dict(wrapper.optimizer.state_dict())
+    for mode in ['meta_inner'] * 2 + ['meta_outer']:
+        optimizer.zero_grad()
+        twin(inputs, samples, mode).backward()
+        for p in twin.weight_net.parameters():
+            p.grad = None  # the look-ahead moves the network only
+        optimizer.step()
+    assert twin(inputs, samples, 'meta_outer').item() == pytest.approx(logs['meta_ce_outer'], rel=1e-9)
+    with pytest.raises(ValueError, match='lookahead'):
+        _tiny_lmcl('v2', meta=dict(freq=1, times=1, lookahead='adam'))

@@ -19,6 +19,9 @@ from ..losses.layer_contrast import layerwise_contrast_losses
 from .mcl import MCL
 
 LMCL_MODES = ('v1', 'v2')
+# 'network': the network optimizer's own update (its momentum buffers, Nesterov); 'authors': the authors'
+# MetaSGD (the network's lr, momentum and weight decay, momentum buffers from zero, no Nesterov).
+LOOKAHEADS = ('network', 'authors')
 
 
 def stage_label(stage: int, num_stages: int) -> str:
@@ -46,7 +49,9 @@ class LMCL(MCL):
         mode: ``'v1'`` or ``'v2'``.
         aggregate_kd_weight: v2, weight of the KD from aggregated logits (T = ``loss.kl_temperature``).
         weight_net: v2, :class:`LayerMatchWeightNet` options (``proj_dim``).
-        meta: v2, ``freq`` (iterations between meta steps) and ``times`` (contrastive look-ahead steps).
+        meta: v2, ``freq`` (batches of an epoch between meta steps), ``times`` (contrastive look-ahead steps) and
+            ``lookahead`` (``'network'``, default: the network optimizer's own update; ``'authors'``: the
+            authors' MetaSGD, momentum from zero and no Nesterov).
         Other arguments as :class:`MCL`.
     """
 
@@ -101,9 +106,12 @@ class LMCL(MCL):
             meta = dict(meta or {})
             self.meta_freq = int(meta.pop('freq', 50))
             self.meta_times = int(meta.pop('times', 2))
+            self.meta_lookahead = meta.pop('lookahead', 'network')
             if meta or self.meta_freq < 1 or self.meta_times < 0:
-                raise ValueError(f'LMCL meta takes freq >= 1 and times >= 0 only, got extra {sorted(meta)} '
-                                 f'freq={self.meta_freq} times={self.meta_times}')
+                raise ValueError(f'LMCL meta takes freq >= 1, times >= 0 and lookahead only, got extra '
+                                 f'{sorted(meta)} freq={self.meta_freq} times={self.meta_times}')
+            if self.meta_lookahead not in LOOKAHEADS:
+                raise ValueError(f'LMCL meta.lookahead must be one of {LOOKAHEADS}, got {self.meta_lookahead!r}')
             self._steps_since_meta = 0
 
     def _build_branches(self, branches, embed_head: Optional[dict]) -> List[nn.Module]:
@@ -228,7 +236,8 @@ class LMCL(MCL):
         """d(stage CE after the look-ahead) / d(weight network), on this process's batch (docs/method.md §3).
 
         From the current network θ: ``times`` look-ahead steps of the network optimizer's own SGD update
-        (its lr, momentum buffers, weight decay, Nesterov) on the weighted contrastive objective, one on
+        (its lr, momentum buffers, weight decay, Nesterov; with ``meta.lookahead='authors'`` momentum from
+        zero and no Nesterov, as the authors' MetaSGD) on the weighted contrastive objective, one on
         the stage CE, then the stage CE at the look-ahead point is differentiated with respect to the
         weight network φ through all of those steps (second order). The look-ahead is functional
         (``torch.func.functional_call`` over new tensors, batch-norm statistics on copies), so the network,
@@ -243,6 +252,9 @@ class LMCL(MCL):
         net_named = [(n, p) for n, p in self.named_parameters() if p.requires_grad]
         net_names = [n for n, _ in net_named]
         settings, momenta = sgd_hyperparams(network_optimizer, [p for _, p in net_named])
+        if self.meta_lookahead == 'authors':
+            settings = [dict(s, nesterov=False, dampening=0) for s in settings]
+            momenta = [None] * len(momenta)
         theta = [p.detach().requires_grad_() for _, p in net_named]
         phi_named = list(self.weight_net.named_parameters(prefix='weight_net'))
         phi = [p.detach().clone().requires_grad_() for _, p in phi_named]
