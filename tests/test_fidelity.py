@@ -97,3 +97,30 @@ def test_cifar_cosine_is_stepped_per_epoch_like_the_authors():
         assert optimizer.param_groups[0]['lr'] == pytest.approx(0.05 * (1 + math.cos(math.pi * epoch / 300)),
                                                                 abs=1e-12), epoch
         scheduler.step()  # mmengine steps an epoch-based scheduler once per epoch
+
+
+# One net of each family: half the authors' x2 cohort count (backbone + classifier, num_classes=100).
+AUTHORS_SINGLE = {net: AUTHORS_PARAMS[(net, 2)] // 2 for (net, m) in AUTHORS_PARAMS if m == 2}
+LMCL_TABLE_PAIRS = {
+    'resnet32-resnet110': ('resnet32', 'resnet110'), 'resnet56-resnet110': ('resnet56', 'resnet110'),
+    'wrn16-2-wrn40-2': ('wrn16-2', 'wrn40-2'), 'wrn40-2-wrn28-4': ('wrn40-2', 'wrn28-4'),
+    'resnet56-wrn40-2': ('resnet56', 'wrn40-2'), 'resnet110-wrn28-4': ('resnet110', 'wrn28-4'),
+    'shufflenetv2-1.0-resnet110': ('shufflenetv2-1.0', 'resnet110'),
+    'shufflenetv2-1.0-wrn40-2': ('shufflenetv2-1.0', 'wrn40-2'),
+    'shufflenetv2-0.5x2': ('shufflenetv2-0.5', 'shufflenetv2-0.5'),
+    'shufflenetv2-1.0x2': ('shufflenetv2-1.0', 'shufflenetv2-1.0'),
+}
+
+
+@pytest.mark.parametrize('pair', list(LMCL_TABLE_PAIRS))
+def test_lmcl_table_members_are_the_authors_nets(pair):
+    """Each member's main path (what is exported) has exactly the authors' baseline parameter count."""
+    from mmengine.registry import init_default_scope
+
+    from mcl_mm.registry import MODELS
+    init_default_scope('mcl_mm')
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'lmcl', f'lmcl-v2_{pair}_1xb128-300e_cifar100.py'))
+    model = MODELS.build(cfg.model)
+    counts = [sum(p.numel() for p in member.parameters()) for member in model.members]
+    assert counts == [AUTHORS_SINGLE[net] for net in LMCL_TABLE_PAIRS[pair]]
+    assert len(model.branches) == 2 and all(b.num_branches == 2 for b in model.branches)
