@@ -55,7 +55,12 @@ def test_config_inventory():
         assert f'lmcl-{mode}_resnet32-wrn40-2_1xb128-300e_cifar100.py' in names
         for net in ('resnet18x2', 'resnet34x2', 'resnet50x2', 'resnet18-resnet50'):
             assert f'lmcl-{mode}_{net}_8xb32-100e_in1k.py' in names
-    assert len(names) == 20
+        # The authors' CIFAR-100 table rows (homogeneous ShuffleNetV2 and the heterogeneous pairs).
+        for net in ('shufflenetv2-0.5x2', 'shufflenetv2-1.0x2', 'resnet32-resnet110', 'resnet56-resnet110',
+                    'wrn16-2-wrn40-2', 'wrn40-2-wrn28-4', 'resnet56-wrn40-2', 'resnet110-wrn28-4',
+                    'shufflenetv2-1.0-resnet110', 'shufflenetv2-1.0-wrn40-2'):
+            assert f'lmcl-{mode}_{net}_1xb128-300e_cifar100.py' in names
+    assert len(names) == 40
 
 
 @pytest.mark.parametrize('path', LMCL_CONFIGS, ids=osp.basename)
