@@ -81,6 +81,11 @@ def test_quick_study_end_to_end(tmp_path):
     assert '| L-MCL v2 |' in table and '95 %' in table
     for name in ('results.md', 'results.csv', 'accuracy.png', 'paired_differences.png', 'curves.png'):
         assert (tmp_path / 'docs' / name).stat().st_size > 200, name
+    # Finished runs are not trained again with --skip-finished; --arm-seeds caps an arm's seeds.
+    assert study.plan(study.ARMS, [0, 1], 2, str(tmp_path), str(out), skip_finished=True) == []
+    capped = study.plan(study.ARMS, [0, 1], 2, str(tmp_path), str(tmp_path / 'new'), arm_seeds={'lmcl_v2': 1})
+    assert {j.tag for j in capped if j.tag.startswith('lmcl_v2/')} == {'lmcl_v2/s0', 'lmcl_v2/s0/train-eval'}
+    assert len(capped) == 2 * (2 * len(study.ARMS) - 1)
     # Re-tabulating finished runs trains nothing and gives the same table.
     _, again = run_tool('study.py', '--quick', '--out', out, '--collect-only')
     assert 'start ' not in again and (out / 'results.md').read_text() == table

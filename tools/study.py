@@ -21,13 +21,13 @@ import statistics
 import sys
 import time
 from collections import OrderedDict
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from mcl_mm.utils.jobs import Job, run_jobs  # noqa: E402
-from mcl_mm.utils.results import scalar_records  # noqa: E402
+from mcl_mm.utils.results import RunRecordError, run_status, scalar_records  # noqa: E402
 
 STUDY = 'configs/study'
 _MCL = f'{STUDY}/mcl_resnet20x2_1xb64-30e_two-digits.py'
@@ -86,7 +86,10 @@ def generate_data(data_root: str, mode: dict) -> None:
     print(f'[study] data: generated {data_root} in {time.time() - start:.0f} s')
 
 
-def plan(arms: 'OrderedDict[str, tuple]', seeds: Sequence[int], epochs: int, data_root: str, out: str) -> List[Job]:
+def plan(arms: 'OrderedDict[str, tuple]', seeds: Sequence[int], epochs: int, data_root: str, out: str,
+         skip_finished: bool = False, arm_seeds: Optional[Dict[str, int]] = None) -> List[Job]:
+    """The training and train-set evaluation jobs; ``skip_finished`` leaves out runs that already finished,
+    ``arm_seeds`` caps the number of seeds of some arms (``{'lmcl_v2': 3}``)."""
     py, train, test = sys.executable, osp.join(ROOT, 'tools', 'train.py'), osp.join(ROOT, 'tools', 'test.py')
     warmup = min(5, epochs - 1)  # the configs' 5 warm-up epochs, shortened only for --quick
     schedule = [f'train_cfg.max_epochs={epochs}', f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}',
@@ -96,6 +99,8 @@ def plan(arms: 'OrderedDict[str, tuple]', seeds: Sequence[int], epochs: int, dat
     for seed in seeds:
         for arm, (_, config, options, cost) in arms.items():
             work = osp.join(out, 'runs', arm, f's{seed}')
+            if (skip_finished and run_finished(work)) or seed >= (arm_seeds or {}).get(arm, len(seeds)):
+                continue
             jobs.append(Job(f'{arm}/s{seed}', [py, train, osp.join(ROOT, config), '--work-dir', work, '--cfg-options',
                                                f'data_root={data_root}', f'randomness.seed={seed}', *schedule,
                                                *options], cost=cost, work_dir=work))
@@ -105,6 +110,17 @@ def plan(arms: 'OrderedDict[str, tuple]', seeds: Sequence[int], epochs: int, dat
                 'test_dataloader.dataset.data_prefix=train', *options
             ], cost=0.05, deps=[f'{arm}/s{seed}']))
     return jobs
+
+
+def run_finished(work_dir: str) -> bool:
+    """The run validated at its last epoch and its final checkpoint was evaluated on the training images."""
+    if not osp.isdir(osp.join(work_dir, 'train_eval')):
+        return False
+    try:
+        return run_status(work_dir, ['cohort/ensemble/top1'])[0] and bool(_test_metrics(
+            osp.join(work_dir, 'train_eval')))
+    except (SystemExit, RunRecordError, OSError):
+        return False
 
 
 def _test_metrics(work_dir: str) -> Dict[str, float]:
@@ -149,26 +165,43 @@ def paired_interval(values: Sequence[float], reference: Sequence[float]) -> Tupl
     return mean, mean - half, mean + half
 
 
-def collect(arms: 'OrderedDict[str, tuple]', seeds: Sequence[int], out: str) -> Dict[str, Dict[str, List[float]]]:
-    """arm -> metric -> per-seed values (seed order); writes results.csv (arm,seed,metric,value)."""
-    table = OrderedDict((arm, OrderedDict((m, []) for m in METRICS)) for arm in arms)
+def collect(arms: 'OrderedDict[str, tuple]', seeds: Sequence[int], out: str) -> Dict[str, Dict[str, Dict]]:
+    """arm -> metric -> {seed: value} over the runs that finished (an unfinished one is named and left out);
+    writes results.csv (arm,seed,metric,value)."""
+    table = OrderedDict((arm, OrderedDict((m, OrderedDict()) for m in METRICS)) for arm in arms)
     with open(osp.join(out, 'results.csv'), 'w', newline='') as f:
         writer = csv.writer(f)
         writer.writerow(['arm', 'seed', 'metric', 'value'])
         for arm in arms:
             for seed in seeds:
-                metrics = run_metrics(osp.join(out, 'runs', arm, f's{seed}'))
+                work_dir = osp.join(out, 'runs', arm, f's{seed}')
+                if not run_finished(work_dir):
+                    print(f'[study] {arm} seed {seed}: no finished run in {work_dir}; left out')
+                    continue
+                metrics = run_metrics(work_dir)
                 for key in METRICS:
-                    table[arm][key].append(metrics[key])
+                    table[arm][key][seed] = metrics[key]
                     writer.writerow([arm, seed, key, f'{metrics[key]:.4f}'])
+    empty = [arm for arm in arms if not table[arm][HEADLINE[0]]]
+    if empty:
+        raise SystemExit(f'[study] no finished run for {empty} in {out}/runs')
     return table
 
 
-def _mean_std(values: Sequence[float]) -> str:
+def paired(table, arm: str, reference: str, metric: str) -> Tuple[List[int], List[float], List[float]]:
+    """The seeds both arms finished, and each arm's values on them."""
+    common = sorted(set(table[arm][metric]) & set(table[reference][metric]))
+    return common, [table[arm][metric][s] for s in common], [table[reference][metric][s] for s in common]
+
+
+def _mean_std(values) -> str:
+    values = list(values.values()) if isinstance(values, dict) else list(values)
     return f'{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}' if len(values) > 1 else f'{values[0]:.2f}'
 
 
 def _interval(values, reference) -> str:
+    if not values:
+        return '–'
     mean, low, high = paired_interval(values, reference)
     return f'{mean:+.2f} [{low:+.2f}, {high:+.2f}]' if not math.isnan(low) else f'{mean:+.2f}'
 
@@ -177,14 +210,16 @@ def markdown(table, arms, seeds, mode: dict, minutes: float, mode_name: str) -> 
     labels = {arm: spec[0] for arm, spec in arms.items()}
     lines = [
         f'# MCL evidence study: results ({mode_name} mode)', '',
-        f'Written by `python tools/study.py` on {time.strftime("%Y-%m-%d")}: {len(seeds)} seeds per arm '
-        f'({", ".join(map(str, seeds))}), {mode["epochs"]} epochs, {minutes:.0f} min on {os.cpu_count()} CPU cores. '
+        f'Written by `python tools/study.py` on {time.strftime("%Y-%m-%d")}: seeds {", ".join(map(str, seeds))} '
+        f'(the `seeds` column: runs that finished), {mode["epochs"]} epochs, {minutes:.0f} min on '
+        f'{os.cpu_count()} CPU cores. '
         f'World: the 100 two-digit numbers, {mode["train_per_class"]} training images per class, top-1 (%) on '
         f'{100 * mode["val_per_class"]} images of held-out writers at the last epoch; "train" is the final '
         'checkpoint evaluated on the training images (test pipeline). Mean ± std over seeds.', '',
-        '| arm | ' + ' | '.join(METRICS.values()) + ' |', '|' + '---|' * (len(METRICS) + 1)]
+        '| arm | seeds | ' + ' | '.join(METRICS.values()) + ' |', '|' + '---|' * (len(METRICS) + 2)]
     for arm in arms:
-        lines.append(f'| {labels[arm]} | ' + ' | '.join(_mean_std(table[arm][m]) for m in METRICS) + ' |')
+        lines.append(f'| {labels[arm]} | {len(table[arm][HEADLINE[0]])} | ' +
+                     ' | '.join(_mean_std(table[arm][m]) for m in METRICS) + ' |')
     for reference in ('independent', 'dml'):
         if reference not in table:
             continue
@@ -195,9 +230,9 @@ def markdown(table, arms, seeds, mode: dict, minutes: float, mode_name: str) -> 
         for arm in arms:
             if arm == reference:
                 continue
-            per_seed = ', '.join(f'{v - r:+.2f}' for v, r in zip(table[arm][HEADLINE[0]],
-                                                                table[reference][HEADLINE[0]]))
-            lines.append(f'| {labels[arm]} | ' + ' | '.join(_interval(table[arm][m], table[reference][m])
+            _, values, ref_values = paired(table, arm, reference, HEADLINE[0])
+            per_seed = ', '.join(f'{v - r:+.2f}' for v, r in zip(values, ref_values))
+            lines.append(f'| {labels[arm]} | ' + ' | '.join(_interval(*paired(table, arm, reference, m)[1:])
                                                             for m in HEADLINE) + f' | {per_seed} |')
     lines += ['', '![accuracy](accuracy.png)', '', '![paired differences](paired_differences.png)', '',
               '![curves](curves.png)', '']
@@ -213,7 +248,7 @@ def plot(table, arms, seeds, out: str) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     for ax, metric in zip(axes, HEADLINE):
         for x, arm in enumerate(arms):
-            values = table[arm][metric]
+            values = list(table[arm][metric].values())
             ax.scatter([x] * len(values), values, s=14, alpha=0.6)
             ax.errorbar(x + 0.15, statistics.mean(values), yerr=statistics.stdev(values) if len(values) > 1 else 0,
                         fmt='o', color='k', capsize=3)
@@ -229,8 +264,11 @@ def plot(table, arms, seeds, out: str) -> None:
         fig, axes = plt.subplots(1, 2, figsize=(12, 4))
         for ax, metric in zip(axes, HEADLINE):
             for x, arm in enumerate(others):
-                diffs = [v - r for v, r in zip(table[arm][metric], table['independent'][metric])]
-                mean, low, high = paired_interval(table[arm][metric], table['independent'][metric])
+                _, values, ref_values = paired(table, arm, 'independent', metric)
+                if not values:
+                    continue
+                diffs = [v - r for v, r in zip(values, ref_values)]
+                mean, low, high = paired_interval(values, ref_values)
                 ax.scatter([x] * len(diffs), diffs, s=14, alpha=0.6)
                 if not math.isnan(low):
                     ax.errorbar(x + 0.15, mean, yerr=[[mean - low], [high - mean]], fmt='o', color='k', capsize=3)
@@ -245,7 +283,7 @@ def plot(table, arms, seeds, out: str) -> None:
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(12, 4))
     for arm, label in zip(arms, labels):
         per_seed = []
-        for seed in seeds:
+        for seed in table[arm][HEADLINE[0]]:
             records = [r for r in scalar_records(osp.join(out, 'runs', arm, f's{seed}')) if 'cohort/member_0/top1' in r]
             per_seed.append([(r['step'], (r['cohort/member_0/top1'] + r['cohort/member_1/top1']) / 2) for r in records])
         steps = [s for s, _ in per_seed[0]]
@@ -254,7 +292,8 @@ def plot(table, arms, seeds, out: str) -> None:
     ax_acc.set(title='validation member-mean top-1 (%), mean over seeds', xlabel='epoch')
     mcl = [arm for arm in ('mcl', 'dml') if arm in arms]
     for arm, style in zip(mcl, ('-', '--')):
-        train = [r for r in scalar_records(osp.join(out, 'runs', arm, f's{seeds[0]}')) if 'loss' in r]
+        first = next(iter(table[arm][HEADLINE[0]]))
+        train = [r for r in scalar_records(osp.join(out, 'runs', arm, f's{first}')) if 'loss' in r]
         for key in ('loss_ce_m0', 'loss_vcl', 'loss_soft_vcl', 'loss_icl', 'loss_soft_icl', 'loss_dml'):
             points = [(r['step'], r[key]) for r in train if key in r]
             if points:
@@ -278,6 +317,10 @@ def main(argv=None):
     parser.add_argument('--out', default='outputs/study', help='output folder (runs, logs, tables, plots)')
     parser.add_argument('--docs', help='also copy results.md/.csv and the plots here (e.g. docs/study)')
     parser.add_argument('--workdir', default=ROOT, help='where data/study is generated')
+    parser.add_argument('--arm-seeds', nargs='+', default=[], metavar='ARM=N',
+                        help='fewer seeds for some arms (e.g. lmcl_v2=3 when time is short); the table says n')
+    parser.add_argument('--skip-finished', action='store_true',
+                        help='keep the runs in --out that already finished; train only the missing ones')
     parser.add_argument('--collect-only', action='store_true', help='tabulate finished runs in --out, train none')
     args = parser.parse_args(argv)
     mode_name = 'quick' if args.quick else 'full'
@@ -296,9 +339,16 @@ def main(argv=None):
         world = 'two_digits' if mode_name == 'full' else 'two_digits_quick'
         data_root = osp.join(osp.abspath(args.workdir), 'data', 'study', world)
         generate_data(data_root, mode)
-        run_jobs(plan(arms, seeds, mode['epochs'], data_root, out), osp.join(out, 'logs'), ROOT, args.jobs, 'study')
-        with open(osp.join(out, 'timing.json'), 'w') as f:
-            json.dump(dict(minutes=(time.time() - start) / 60, jobs=args.jobs), f)
+        try:
+            arm_seeds = {k: int(v) for k, v in (item.split('=') for item in args.arm_seeds)}
+        except ValueError:
+            parser.error(f'--arm-seeds takes ARM=N items, got {args.arm_seeds}')
+        run_jobs(plan(arms, seeds, mode['epochs'], data_root, out, args.skip_finished, arm_seeds),
+                 osp.join(out, 'logs'), ROOT, args.jobs, 'study')
+        timing = osp.join(out, 'timing.json')
+        earlier = json.load(open(timing))['minutes'] if args.skip_finished and osp.exists(timing) else 0.0
+        with open(timing, 'w') as f:
+            json.dump(dict(minutes=earlier + (time.time() - start) / 60, jobs=args.jobs), f)
     minutes = json.load(open(osp.join(out, 'timing.json')))['minutes'] if osp.exists(osp.join(out, 'timing.json')) \
         else math.nan
     table = collect(arms, seeds, out)
