@@ -9,7 +9,7 @@ install:
 demo: install
 	$(PYTHON) tools/demo.py $(DEMO_ARGS)
 
-# The evidence study (docs/study/): ~90 min on 2 cores; results land in outputs/study and docs/study.
+# The evidence study (docs/study/): up to 2 h on 2 cores (122 min measured with the cores partly shared); results land in outputs/study and docs/study.
 study: install
 	$(PYTHON) tools/study.py --out outputs/study --docs docs/study $(STUDY_ARGS)
 
