@@ -1,5 +1,8 @@
 """mcl_mm: Mutual Contrastive Learning (online knowledge distillation) for OpenMMLab 2.x."""
+import os
 import re
+import shutil
+import sys
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -24,7 +27,39 @@ INSTALL_REQUIRES = [
     'matplotlib',
     'scipy',
     'scikit-learn',  # ships the handwritten-digits images the demo world is built from (no download)
+    'openmim>=0.3.9',  # `mim train / test / run mcl_mm ...` (files below, under mcl_mm/.mim)
 ]
+
+# What `mim` looks for inside an installed codebase (mmpretrain's layout): tools/, configs/, model-index.yml.
+MIM_FILES = ('tools', 'configs', 'model-index.yml')
+
+
+def add_mim_extension():
+    """Put MIM_FILES under mcl_mm/.mim: symlinks for an editable install (edits show at once), copies when a
+    wheel or sdist is built (the repository is gone after installation). Metadata-only steps leave it alone."""
+    if {'develop', 'editable_wheel'} & set(sys.argv):
+        mode = 'symlink'
+    elif {'bdist_wheel', 'sdist', 'build', 'build_py'} & set(sys.argv):
+        mode = 'copy'
+    else:
+        return
+    mim_path = HERE / 'mcl_mm' / '.mim'
+    mim_path.mkdir(exist_ok=True)
+    for name in MIM_FILES:
+        src, dst = HERE / name, mim_path / name
+        if dst.is_symlink() or dst.is_file():
+            dst.unlink()
+        elif dst.is_dir():
+            shutil.rmtree(dst)
+        if mode == 'symlink':
+            os.symlink(os.path.relpath(src, mim_path), dst)
+        elif src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+        else:
+            shutil.copyfile(src, dst)
+
+
+add_mim_extension()
 
 setup(
     name='mcl_mm',
@@ -35,6 +70,7 @@ setup(
     python_requires='>=3.11',
     packages=find_packages(include=['mcl_mm', 'mcl_mm.*']),
     include_package_data=True,
+    package_data={'mcl_mm': ['.mim/model-index.yml', '.mim/configs/**/*', '.mim/tools/**/*']},
     install_requires=INSTALL_REQUIRES,
     extras_require={'tests': ['pytest>=7', 'pytest-timeout']},
     license='Apache-2.0',

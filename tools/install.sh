@@ -131,11 +131,25 @@ fi
 
 # ---------------------------------------------------------------- the project
 STEP="mcl_mm and the OpenMMLab packages"
-if ! "$PYTHON" -c 'import mcl_mm' 2>/dev/null || [[ $ROOT/setup.py -nt $VENV/.mcl_mm_installed ]]; then
+if ! "$PYTHON" -c 'import mcl_mm' 2>/dev/null || [[ $ROOT/setup.py -nt $VENV/.mcl_mm_installed ]] \
+    || [[ ! -e $ROOT/mcl_mm/.mim/tools/train.py ]]; then
   log "installing mcl_mm (editable) with mmengine / mmdet / mmseg / mmpretrain"
   "${PIP[@]}" install -q -e "$ROOT[tests]"
   touch "$VENV/.mcl_mm_installed"
 fi
+
+# ---------------------------------------------------------------- mim
+# openmim (0.3.9) finds a codebase at <distribution location>/<package>; an editable (PEP 660) install leaves
+# only metadata in site-packages, so `mim train mcl_mm ...` would find nothing. A link to this checkout's
+# package (whose .mim/ links to tools/, configs/ and model-index.yml) is what mim reads; imports resolve to
+# the same files. A real directory there (a non-editable install) is left alone.
+STEP="mim link"
+SITE=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+if [[ -L $SITE/mcl_mm || ! -e $SITE/mcl_mm ]]; then
+  ln -sfn "$ROOT/mcl_mm" "$SITE/mcl_mm"
+fi
+[[ -e $ROOT/mcl_mm/.mim/tools/train.py ]] || fail "mcl_mm/.mim is incomplete: setup.py's mim extension did not run"
+
 
 # ---------------------------------------------------------------- verify
 STEP="verify imports"
