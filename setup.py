@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
 VERSION = re.search(r"__version__ = '([^']+)'", (HERE / 'mcl_mm' / 'version.py').read_text()).group(1)
@@ -34,32 +35,40 @@ INSTALL_REQUIRES = [
 MIM_FILES = ('tools', 'configs', 'model-index.yml')
 
 
-def add_mim_extension():
-    """Put MIM_FILES under mcl_mm/.mim: symlinks for an editable install (edits show at once), copies when a
-    wheel or sdist is built (the repository is gone after installation). Metadata-only steps leave it alone."""
-    if {'develop', 'editable_wheel'} & set(sys.argv):
-        mode = 'symlink'
-    elif {'bdist_wheel', 'sdist', 'build', 'build_py'} & set(sys.argv):
-        mode = 'copy'
-    else:
-        return
+def link_mim_files():
+    """An editable install: mcl_mm/.mim/<name> links to the checkout's MIM_FILES, so edits show at once."""
     mim_path = HERE / 'mcl_mm' / '.mim'
     mim_path.mkdir(exist_ok=True)
     for name in MIM_FILES:
-        src, dst = HERE / name, mim_path / name
+        dst = mim_path / name
         if dst.is_symlink() or dst.is_file():
             dst.unlink()
         elif dst.is_dir():
             shutil.rmtree(dst)
-        if mode == 'symlink':
-            os.symlink(os.path.relpath(src, mim_path), dst)
-        elif src.is_dir():
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
-        else:
-            shutil.copyfile(src, dst)
+        os.symlink(os.path.relpath(HERE / name, mim_path), dst)
 
 
-add_mim_extension()
+class BuildPyWithMim(build_py):
+    """A wheel (or any non-editable build) gets copies of MIM_FILES under mcl_mm/.mim in the build tree; the
+    checkout's own mcl_mm/.mim is never touched."""
+
+    def run(self):
+        super().run()
+        if getattr(self, 'editable_mode', False):
+            return
+        mim_path = Path(self.build_lib) / 'mcl_mm' / '.mim'
+        shutil.rmtree(mim_path, ignore_errors=True)
+        mim_path.mkdir(parents=True)
+        for name in MIM_FILES:
+            src = HERE / name
+            if src.is_dir():
+                shutil.copytree(src, mim_path / name, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+            else:
+                shutil.copyfile(src, mim_path / name)
+
+
+if {'develop', 'editable_wheel'} & set(sys.argv):
+    link_mim_files()
 
 setup(
     name='mcl_mm',
@@ -70,7 +79,7 @@ setup(
     python_requires='>=3.11',
     packages=find_packages(include=['mcl_mm', 'mcl_mm.*']),
     include_package_data=True,
-    package_data={'mcl_mm': ['.mim/model-index.yml', '.mim/configs/**/*', '.mim/tools/**/*']},
+    cmdclass={'build_py': BuildPyWithMim},
     install_requires=INSTALL_REQUIRES,
     extras_require={'tests': ['pytest>=7', 'pytest-timeout']},
     license='Apache-2.0',

@@ -78,3 +78,17 @@ def test_model_index_lists_every_algorithm_config():
 def test_mim_lists_the_codebase_models(tmp_path):
     out = mim('search', 'mcl_mm', '--field', 'config', cwd=tmp_path)
     assert 'mcl_resnet18x2_8xb32-100e_in1k' in out and 'lmcl-v2_resnet32x2_1xb128-300e_cifar100' in out, out[-3000:]
+
+
+def test_a_built_wheel_carries_copies_and_leaves_the_checkout_links(tmp_path):
+    import zipfile
+    proc = subprocess.run([sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps', '--no-build-isolation', '-w',
+                           str(tmp_path), REPO], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (wheel, ) = tmp_path.glob('mcl_mm-*.whl')
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in ('mcl_mm/.mim/model-index.yml', 'mcl_mm/.mim/tools/train.py',
+                   'mcl_mm/.mim/configs/mcl/metafile.yml', 'mcl_mm/.mim/configs/_base_/default_runtime.py'):
+        assert needed in names, needed
+    for name in ('tools', 'configs', 'model-index.yml'):
+        assert osp.islink(osp.join(REPO, 'mcl_mm', '.mim', name)), name
