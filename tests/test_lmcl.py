@@ -16,7 +16,8 @@ from mmpretrain.structures import DataSample
 from conftest import REPO
 from mcl_mm.engine.hooks import LMCLMetaHook
 from mcl_mm.models.heads import capture_stage_outputs
-from mcl_mm.models.losses import cross_member_pairs, layerwise_contrast_losses
+from mcl_mm.models.losses import layerwise_contrast_losses
+from mcl_mm.models.utils import cross_member_pairs
 from mcl_mm.registry import MODELS
 from test_losses import TAU, _kl, naive_inbatch_losses, naive_memory_losses
 

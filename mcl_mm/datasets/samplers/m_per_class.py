@@ -5,7 +5,7 @@ import numpy as np
 from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
 
-from mcl_mm.engine.hooks.cohort_memory_hook import dataset_labels
+from mcl_mm.datasets.utils import dataset_labels
 from mcl_mm.registry import DATA_SAMPLERS
 
 

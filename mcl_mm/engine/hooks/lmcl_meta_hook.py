@@ -6,7 +6,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
-from mcl_mm.engine.lookahead import sgd_hyperparams
+from mcl_mm.models.utils.lookahead import sgd_hyperparams
 from mcl_mm.registry import HOOKS, OPTIMIZERS
 
 CHECKPOINT_KEY = 'lmcl_meta'

@@ -10,12 +10,12 @@ from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from mcl_mm.engine.lookahead import sgd_hyperparams, sgd_lookahead_step
 from mcl_mm.registry import MODELS
 from ..compile import MaybeCompiled
 from ..heads.auxiliary_branches import capture_stage_outputs
 from ..losses.contrastive import MCL_TERMS, kl_div_with_temperature
 from ..losses.layer_contrast import layerwise_contrast_losses
+from ..utils.lookahead import sgd_hyperparams, sgd_lookahead_step
 from .mcl import MCL
 
 LMCL_MODES = ('v1', 'v2')

@@ -7,7 +7,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mcl_mm.registry import MODELS
-from ..losses.layer_contrast import cross_member_pairs
+from ..utils.pairs import cross_member_pairs
 
 
 def pair_weights_from_projections(projections: Sequence[Sequence[Tensor]]) -> Tensor:

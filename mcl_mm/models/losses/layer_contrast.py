@@ -13,24 +13,13 @@ computed once; the two modes only choose which blocks and block pairs to sum:
 Both equal :func:`memory_terms` / :func:`inbatch_terms` applied cohort by cohort (tests check against naive
 per-sample loops), without a loop over cohorts or pairs.
 """
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
 
+from ..utils.pairs import cross_member_pairs
 from .contrastive import MCL_TERMS, block_kl_matrix, memory_relations, per_anchor_nll
-
-View = Tuple[int, int]  # (member, stage)
-
-
-def cross_member_pairs(stages_per_member: Sequence[int]) -> List[Tuple[View, View]]:
-    """Ordered pairs of views of different members, in the order of the weight network's output."""
-    pairs = []
-    for i, stages_i in enumerate(stages_per_member):
-        for j, stages_j in enumerate(stages_per_member):
-            if i != j:
-                pairs += [((i, k), (j, z)) for k in range(stages_i) for z in range(stages_j)]
-    return pairs
 
 
 def _view_relations(views: Sequence[Sequence[Tensor]], tau: float, memories=None, pos_idx=None, neg_idx=None,
