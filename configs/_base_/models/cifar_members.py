@@ -19,6 +19,8 @@ shufflenetv2_05x = dict(backbone=dict(type='CifarShuffleNetV2', widen_factor=0.5
                         head=dict(cifar_cls_head, in_channels=1024))
 shufflenetv2_1x = dict(backbone=dict(type='CifarShuffleNetV2', widen_factor=1.0), neck=gap_neck,
                        head=dict(cifar_cls_head, in_channels=1024))
+hcgnet_a1 = dict(backbone=dict(type='HCGNet', arch='A1'), neck=gap_neck, head=dict(cifar_cls_head, in_channels=414))
+hcgnet_a2 = dict(backbone=dict(type='HCGNet', arch='A2'), neck=gap_neck, head=dict(cifar_cls_head, in_channels=716))
 
 resnet_branches = dict(stages=('layer1', 'layer2', 'layer3'), taps=('layer1', 'layer2'), depth='full')
 # WRN is pre-activation: its branches end with copies of the final BN-ReLU.
@@ -27,3 +29,8 @@ wrn_branches = dict(resnet_branches, tail=('bn_final', 'relu_final'))
 # every branch copies too (the authors' Auxiliary_Classifier).
 shufflenet_branches = dict(stages=('layers.0', 'layers.1', 'layers.2', 'layers.3'), taps=('layers.0', 'layers.1'),
                            depth='full')
+# HCGNet: each stage `layerK` holds its hybrid block and the transition after it, so the branch tapped after
+# layer1 copies block 2, transition 2, block 3 and the final BN-ReLU, and the one after layer2 block 3 and the
+# BN-ReLU (the authors' lmcl_hcgnet_cifar Auxiliary_Classifier). init_cfg=None: the copies keep PyTorch's default
+# initialisation, as the trunk and the authors' branches.
+hcgnet_branches = dict(wrn_branches, init_cfg=None)

@@ -1,4 +1,5 @@
 from .cifar_resnet import CifarResNet, WideResNet
 from .cifar_shufflenet_v2 import CifarShuffleNetV2
+from .hcgnet import HCGNet
 
-__all__ = ['CifarResNet', 'CifarShuffleNetV2', 'WideResNet']
+__all__ = ['CifarResNet', 'CifarShuffleNetV2', 'HCGNet', 'WideResNet']
