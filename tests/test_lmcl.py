@@ -54,14 +54,16 @@ def test_config_inventory():
         for net in ('resnet32', 'resnet56', 'resnet110', 'wrn16-2', 'wrn40-2'):
             assert f'lmcl-{mode}_{net}x2_1xb128-300e_cifar100.py' in names
         assert f'lmcl-{mode}_resnet32-wrn40-2_1xb128-300e_cifar100.py' in names
-        for net in ('resnet18x2', 'resnet34x2', 'resnet50x2', 'resnet18-resnet50'):
+        for net in ('resnet18x2', 'resnet34x2', 'resnet50x2', 'resnet18-resnet50',
+                    'shufflenetv2-1.0x2', 'shufflenetv2-1.0-resnet18', 'shufflenetv2-1.0-resnet50'):
             assert f'lmcl-{mode}_{net}_8xb32-100e_in1k.py' in names
-        # The authors' CIFAR-100 table rows (homogeneous ShuffleNetV2 and the heterogeneous pairs).
-        for net in ('shufflenetv2-0.5x2', 'shufflenetv2-1.0x2', 'resnet32-resnet110', 'resnet56-resnet110',
+        # The authors' CIFAR-100 table rows (homogeneous ShuffleNetV2 / HCGNet and the heterogeneous pairs).
+        for net in ('shufflenetv2-0.5x2', 'shufflenetv2-1.0x2', 'hcgnet-a1x2', 'hcgnet-a2x2',
+                    'resnet32-resnet110', 'resnet56-resnet110',
                     'wrn16-2-wrn40-2', 'wrn40-2-wrn28-4', 'resnet56-wrn40-2', 'resnet110-wrn28-4',
                     'shufflenetv2-1.0-resnet110', 'shufflenetv2-1.0-wrn40-2'):
             assert f'lmcl-{mode}_{net}_1xb128-300e_cifar100.py' in names
-    assert len(names) == 40
+    assert len(names) == 50
 
 
 @pytest.mark.parametrize('path', LMCL_CONFIGS, ids=osp.basename)
@@ -109,6 +111,9 @@ BACKBONES = {
     'shufflenetv2-cifar': (dict(type='CifarShuffleNetV2', widen_factor=0.5),
                            ('layers.0', 'layers.1', 'layers.2', 'layers.3'), ('layers.0', 'layers.1'), 'full', (), 1024,
                            32),
+    # A narrow HCGNet (A1 / A2 themselves: tests/test_fidelity.py): each stage ends with its transition.
+    'hcgnet-tail': (dict(type='HCGNet', growth_rate=(4, 8, 8), blocks=(2, 2, 2)), ('layer1', 'layer2', 'layer3'),
+                    ('layer1', 'layer2'), 'full', ('bn_final', 'relu_final'), 28, 32),
 }
 
 
@@ -172,6 +177,49 @@ def test_branch_configuration_errors_are_clear():
     with pytest.raises(ValueError, match='same number of taps'):
         _tiny_lmcl('v1', branches=[dict(stages=('layer1', 'layer2', 'layer3'), taps=('layer1', )),
                                    dict(stages=('layer1', 'layer2', 'layer3'), taps=('layer1', 'layer2'))])
+
+
+# The authors' lmcl_ShuffleNetV2_1x_imagenet Auxiliary_Classifier, per branch before pooling (classifiers
+# excluded): the stem branch's two blocks of each stage, the full stages 2-3, the full stage 3; each + the 1x1 conv.
+AUTHORS_IN1K_SHUFFLENET_BRANCH_PARAMS = [843_544, 1_222_716, 978_536]
+
+
+def test_imagenet_shufflenetv2_branches_are_the_authors():
+    """Taps after the stem, stage 1, stage 2; per-tap depth (2 blocks per stage, full, full); each branch ends
+    with the 1x1 conv to 1024 at the main path's resolution; PyTorch default init (init_weights leaves it)."""
+    from mmpretrain.models.backbones.shufflenet_v2 import InvertedResidual
+    spec = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'models', 'in1k_members.py')).shufflenet_branches
+    torch.manual_seed(0)
+    backbone = MODELS.build(dict(type='ShuffleNetV2', widen_factor=1.0))
+    branches = MODELS.build(dict(spec, type='AuxiliaryBranches', in_channels=1024, num_classes=1000),
+                            default_args=dict(backbone=backbone))
+    assert branches.taps == ('maxpool', 'layers.0', 'layers.1')
+    blocks = [[len(m) if isinstance(m, torch.nn.Sequential) else type(m).__name__ for m in b]
+              for b in branches.branches]
+    assert blocks == [[2, 2, 2, 'ConvModule'], [8, 4, 'ConvModule'], [4, 'ConvModule']]
+    assert all(isinstance(blk, InvertedResidual) for b in branches.branches for m in b[:-1] for blk in m)
+    assert [sum(p.numel() for p in b.parameters()) for b in branches.branches] == AUTHORS_IN1K_SHUFFLENET_BRANCH_PARAMS
+    assert [tuple(c.weight.shape) for c in branches.classifiers] == [(1000, 1024)] * 3
+
+    before = {k: v.clone() for k, v in branches.state_dict().items()}
+    branches.init_weights()
+    assert all(torch.equal(before[k], v) for k, v in branches.state_dict().items())
+
+    x = torch.randn(2, 3, 224, 224)
+    with capture_stage_outputs(backbone, branches.taps) as tapped:
+        final = backbone(x)[0]
+    assert [tuple(tapped[t].shape[1:]) for t in branches.taps] == [(24, 56, 56), (116, 28, 28), (232, 14, 14)]
+    assert tuple(final.shape) == (2, 1024, 7, 7)
+    assert all(tuple(b(tapped[t]).shape) == (2, 1024, 7, 7) for t, b in zip(branches.taps, branches.branches))
+    feats, logits, embeddings = branches(tapped)
+    assert [tuple(f.shape) for f in feats] == [(2, 1024)] * 3 and [tuple(z.shape) for z in logits] == [(2, 1000)] * 3
+
+    with pytest.raises(ValueError, match='2 depths'):
+        MODELS.build(dict(spec, type='AuxiliaryBranches', depth=(2, 'full'), in_channels=1024, num_classes=10),
+                     default_args=dict(backbone=backbone))
+    with pytest.raises(ValueError, match='depth must be one of'):
+        MODELS.build(dict(spec, type='AuxiliaryBranches', depth=0, in_channels=1024, num_classes=10),
+                     default_args=dict(backbone=backbone))
 
 
 # ---------------------------------------------------------------- stage-wise losses vs naive references

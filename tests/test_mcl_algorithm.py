@@ -32,10 +32,18 @@ def test_config_inventory():
                      'mcl_resnet34x2_8xb32-100e_in1k.py', 'mcl_resnet34x4_8xb32-100e_in1k.py',
                      'mcl_resnet18x4-logitkd_8xb32-100e_in1k.py', 'mcl_resnet18-resnet50_8xb32-100e_in1k.py'):
         assert required in names
-    for net in ('resnet32', 'resnet56', 'resnet110', 'wrn16-2', 'wrn40-2'):
+    for net in ('resnet32', 'resnet56', 'resnet110', 'wrn16-2', 'wrn40-2', 'hcgnet-a1', 'hcgnet-a2'):
         for m in (2, 4):
             assert f'mcl_{net}x{m}_1xb128-300e_cifar100.py' in names
-    assert len(BASELINE_CONFIGS) == len(MCL_CONFIGS)
+    # One baseline per MCL config, plus the baselines of L-MCL rows without an MCL config (their header names
+    # the L-MCL configs, which must exist).
+    lmcl_only = {p: open(p).read().split('\n')[0] for p in BASELINE_CONFIGS}
+    lmcl_only = {p: line for p, line in lmcl_only.items() if line.startswith('# Baseline for lmcl-{v1,v2}_')}
+    for line in lmcl_only.values():
+        name = line.split('lmcl-{v1,v2}_')[1].split('.py')[0]
+        for v in ('v1', 'v2'):
+            assert osp.exists(osp.join(REPO, 'configs', 'lmcl', f'lmcl-{v}_{name}.py')), line
+    assert len(BASELINE_CONFIGS) - len(lmcl_only) == len(MCL_CONFIGS)
 
 
 @pytest.mark.parametrize('path', MCL_CONFIGS + BASELINE_CONFIGS, ids=osp.basename)

@@ -1,7 +1,7 @@
 """L-MCL auxiliary refinement branches (docs/method.md §3), tapped after intermediate backbone stages."""
 import contextlib
 import copy
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch.nn.functional as F
 from mmengine.model import BaseModule
@@ -45,10 +45,22 @@ def _stage(backbone: nn.Module, name: str) -> nn.Module:
                          f'its top-level modules are {children}') from None
 
 
-def _fresh_copy(module: nn.Module, depth: str) -> nn.Module:
-    """A re-initialised copy of a stage: all of it, or (``first_block``) its first block only."""
-    if depth == 'first_block' and isinstance(module, nn.Sequential):
-        module = module[0]
+def _check_depth(depth) -> None:
+    ok = depth in BRANCH_DEPTHS if isinstance(depth, str) else (
+        isinstance(depth, int) and not isinstance(depth, bool) and depth >= 1)
+    if not ok:
+        raise ValueError(f'AuxiliaryBranches depth must be one of {BRANCH_DEPTHS} or a block count >= 1 '
+                         f'(or a list of those, one per tap), got {depth!r}')
+
+
+def _fresh_copy(module: nn.Module, depth: Union[str, int]) -> nn.Module:
+    """A re-initialised copy of a stage: all of it, (``first_block``) its first block only, or (an int ``n``)
+    its first ``n`` blocks. A stage that is not an ``nn.Sequential`` of blocks is copied whole."""
+    if isinstance(module, nn.Sequential):
+        if depth == 'first_block':
+            module = module[0]
+        elif isinstance(depth, int):
+            module = module[:depth]
     module = copy.deepcopy(module)
     for sub in module.modules():
         if hasattr(sub, 'reset_parameters'):
@@ -63,7 +75,9 @@ class AuxiliaryBranches(BaseModule):
 
     The branch tapped after stage ``stages[t]`` runs fresh copies of ``stages[t+1:]`` (``depth='full'``,
     the CIFAR recipe) or of their first blocks only (``depth='first_block'``, the ImageNet ResNet recipe:
-    channels and strides match the main path at a fraction of its cost), then ``tail`` (modules the
+    channels and strides match the main path at a fraction of its cost) or of their first ``n`` blocks
+    (``depth=n``); a list gives one depth per tap (the authors' ImageNet ShuffleNetV2: ``(2, 'full',
+    'full')`` for taps after the stem, stage 1 and stage 2), then ``tail`` (modules the
     backbone applies after its last stage, e.g. WRN's final BN-ReLU), global average pooling, a Linear
     classifier and a :class:`ContrastEmbedHead`. The copies share nothing with the trunk.
 
@@ -74,7 +88,8 @@ class AuxiliaryBranches(BaseModule):
         taps: the stages after which a branch starts (not the last one).
         in_channels: channels of the last stage (the member classifier's ``in_channels``).
         num_classes: classifier outputs.
-        depth: ``'full'`` or ``'first_block'``.
+        depth: ``'full'``, ``'first_block'``, a block count ``n >= 1``, or a sequence of those with one
+            entry per tap (in the order of ``taps``).
         tail: backbone modules applied after the last stage, copied too.
         embed_head: config of each branch's embedding head (``in_channels`` is filled in); ``None`` for none
             (the branches-only ablation).
@@ -86,26 +101,30 @@ class AuxiliaryBranches(BaseModule):
                  taps: Sequence[str],
                  in_channels: int,
                  num_classes: int,
-                 depth: str = 'full',
+                 depth: Union[str, int, Sequence[Union[str, int]]] = 'full',
                  tail: Sequence[str] = (),
                  embed_head: Optional[dict] = dict(type='ContrastEmbedHead'),
                  init_cfg=(dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu'),
                            dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']))):
         super().__init__(init_cfg=list(init_cfg) if init_cfg else None)
-        if depth not in BRANCH_DEPTHS:
-            raise ValueError(f'AuxiliaryBranches depth must be one of {BRANCH_DEPTHS}, got {depth!r}')
         stages, taps = tuple(stages), tuple(taps)
         unknown = [t for t in taps if t not in stages[:-1]]
         if unknown or len(set(taps)) != len(taps) or not taps:
             raise ValueError(f'AuxiliaryBranches taps {list(taps)} must be distinct, non-empty, and name stages '
                              f'before the last one of {list(stages)}')
+        depths = [depth] * len(taps) if isinstance(depth, (str, int)) else list(depth)
+        if len(depths) != len(taps):
+            raise ValueError(f'AuxiliaryBranches: {len(depths)} depths {depths} for {len(taps)} taps {list(taps)}')
+        for d in depths:
+            _check_depth(d)
+        depth_of = dict(zip(taps, depths))
         self.taps = tuple(sorted(taps, key=stages.index))
         self.in_channels = in_channels
         self.branches = nn.ModuleList()
         for tap in self.taps:
             remaining = [_stage(backbone, name) for name in stages[stages.index(tap) + 1:]]
             remaining += [_stage(backbone, name) for name in tail]
-            self.branches.append(nn.Sequential(*[_fresh_copy(m, depth) for m in remaining]))
+            self.branches.append(nn.Sequential(*[_fresh_copy(m, depth_of[tap]) for m in remaining]))
         self.classifiers = nn.ModuleList(nn.Linear(in_channels, num_classes) for _ in self.taps)
         self.embed_heads = nn.ModuleList(
             MODELS.build(dict(embed_head, in_channels=in_channels)) for _ in self.taps) if embed_head else None
