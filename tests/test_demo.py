@@ -25,3 +25,20 @@ def test_quick_demo_end_to_end(tmp_path):
     for png in ('pretrain_curves.png', 'transfer.png'):
         assert (out / png).stat().st_size > 5000
     assert table in log  # printed at the end
+
+
+def test_quick_selfsup_demo_end_to_end(tmp_path):
+    """--selfsup: MoCo-MCL x2 and MoCo x2 without labels -> member 0 -> linear probe and VOC detection."""
+    out = tmp_path / 'out'
+    _, log = run_tool('demo.py', '--selfsup', '--quick', '--out', out, '--workdir', tmp_path, timeout=900)
+    for job in ('pretrain/moco_mcl/s0', 'pretrain/moco/s0', 'probe/random/s0', 'transfer/voc_det/moco_mcl/s0'):
+        assert f'[demo] done {job}' in log, job
+    assert 'loss_icl' in (out / 'logs' / 'pretrain_moco_mcl_s0.log').read_text()  # the MCL terms are on
+    assert 'loss_icl' not in (out / 'logs' / 'pretrain_moco_s0.log').read_text()  # the baseline: MoCo alone
+    rows = {r[0]: r for r in csv.reader(open(out / 'results.csv'))}
+    assert rows['pretraining (no labels)'][1:] == ['linear-probe top-1 mean', 'linear-probe top-1 std',
+                                                   'linear-probe top-1 n', 'VOC mAP mean', 'VOC mAP std', 'VOC mAP n']
+    for arm in ('MoCo v2 + MCL x2 (member 0)', 'MoCo v2 x2 (member 0)', 'random init'):
+        assert rows[arm][3] == '1' and rows[arm][6] == '1', rows[arm]  # one value of each metric per arm
+    for png in ('pretrain_curves.png', 'selfsup.png'):
+        assert (out / png).stat().st_size > 5000

@@ -2,6 +2,11 @@
 backbone to detection and segmentation, and compare — all through tools/train.py and the project's configs.
 
     python tools/demo.py [--quick] [--seeds N] [--jobs J] [--out outputs/demo]
+    python tools/demo.py --selfsup [--quick] [--seeds N] [--out outputs/demo_selfsup]
+
+--selfsup runs the self-supervised variant instead of steps 2-4: MoCo v2 + MCL x2 and MoCo v2 x2 pretrained on
+the same images without labels, member 0 of each evaluated by a linear probe (frozen backbone) and fine-tuned
+to Faster R-CNN (VOC format) beside random initialisation.
 
 1. generates (once; cached) a digits world in real formats — scikit-learn's handwritten digits (shipped in
    the package) as objects: an image folder, COCO instances json, Pascal VOC XML detection and VOC 2012
@@ -34,21 +39,28 @@ TRANSFER = OrderedDict([('coco', 'configs/demo/mask-rcnn_r18w16_fpn_digits-coco.
                         ('voc_det', 'configs/demo/faster-rcnn_r18w16_fpn_digits-voc0712.py'),
                         ('voc_seg', 'configs/demo/fcn_r18w16-d8_digits-voc12.py')])
 INITS = ('mcl', 'baseline', 'random')
-ARM_LABELS = {'mcl': 'MCL x2 (member 0)', 'baseline': 'independent x2 (member 0)', 'random': 'random init'}
+ARM_LABELS = {'mcl': 'MCL x2 (member 0)', 'baseline': 'independent x2 (member 0)', 'random': 'random init',
+              'moco_mcl': 'MoCo v2 + MCL x2 (member 0)', 'moco': 'MoCo v2 x2 (member 0)'}
+# The self-supervised variant (--selfsup): no labels in pretraining; a linear probe and detection transfer.
+SELFSUP_PRETRAIN = OrderedDict([('moco_mcl', 'configs/demo/mocov2-mcl_resnet18w16x2_1xb64-30e_digits.py'),
+                                ('moco', 'configs/demo/mocov2_resnet18w16x2_1xb64-30e_digits.py')])
+LINEAR_PROBE = 'configs/demo/linear_resnet18w16_1xb64-20e_digits.py'
+SELFSUP_INITS = ('moco_mcl', 'moco', 'random')
+SELFSUP_COLUMNS = OrderedDict([('accuracy/top1', 'linear-probe top-1'), ('pascal_voc/mAP', 'VOC mAP')])
 COLUMNS = OrderedDict([('member_0/top1', 'member 0 top-1'), ('member_1/top1', 'member 1 top-1'),
                        ('ensemble/top1', 'ensemble top-1'), ('coco/bbox_mAP', 'box AP'),
                        ('coco/segm_mAP', 'mask AP'), ('pascal_voc/mAP', 'VOC mAP'), ('mIoU', 'mIoU')])
 # Sizes of the generated world and of each run: full mode / --quick.
 MODES = {
     'full': dict(cls_train=200, cls_val=40, coco=(96, 40), voc=(48, 40, 48), seg=(120, 40), pre_epochs=15,
-                 det_epochs=4, seg_iters=600, seeds=3),
+                 det_epochs=4, seg_iters=600, seeds=3, ssl_epochs=30, probe_epochs=20),
     'quick': dict(cls_train=24, cls_val=10, coco=(24, 12), voc=(16, 12, 16), seg=(24, 12), pre_epochs=2,
-                  det_epochs=1, seg_iters=20, seeds=1),
+                  det_epochs=1, seg_iters=20, seeds=1, ssl_epochs=1, probe_epochs=1),
 }
 
 
 def generate_data(data_root: str, mode: dict, quick: bool) -> None:
-    """The shapes world in its real file formats; skipped when the same spec was generated before."""
+    """The digits world in its real file formats; skipped when the same spec was generated before."""
     from mcl_mm.datasets.synthetic import (DigitObjects, make_coco_instances, make_digit_classification_folder,
                                            make_semantic_set, make_voc_detection)
     spec = dict(version=2, quick=quick, **{k: mode[k] for k in ('cls_train', 'cls_val', 'coco', 'voc', 'seg')})
@@ -101,27 +113,74 @@ def plan(args, mode) -> List[Job]:
                                                        f'{out}/backbones/{arm}_s{seed}.pth', '--member', '0'],
                             cost=0.3, deps=[f'pretrain/{arm}/s{seed}']))
         for task, cfg in TRANSFER.items():
-            for init in INITS:
-                if init == 'random':
-                    init_opts = ['model.backbone.init_cfg=None']
-                else:
-                    init_opts = [f'model.backbone.init_cfg.checkpoint={out}/backbones/{init}_s{seed}.pth',
-                                 'model.backbone.init_cfg.prefix=None']
-                if task == 'voc_seg':
-                    sched = [f'train_cfg.max_iters={mode["seg_iters"]}', f'train_cfg.val_interval={mode["seg_iters"]}',
-                             f'param_scheduler.0.end={mode["seg_iters"]}',
-                             f'default_hooks.checkpoint.interval={mode["seg_iters"]}']
-                else:
-                    e = mode['det_epochs']
-                    sched = [f'train_cfg.max_epochs={e}', f'train_cfg.val_interval={e}', f'param_scheduler.1.end={e}',
-                             f'param_scheduler.1.milestones=[{max(1, e - 2)}]', f'default_hooks.checkpoint.interval={e}']
-                deps = [] if init == 'random' else [f'extract/{init}/s{seed}']
-                work = f'{out}/transfer/{task}/{init}/s{seed}'
-                jobs.append(Job(f'transfer/{task}/{init}/s{seed}',
-                                [py, train, osp.join(ROOT, cfg), '--work-dir', work, '--cfg-options',
-                                 f'randomness.seed={seed}', *init_opts, *sched],
-                                cost={'coco': 1.5, 'voc_det': 1.0, 'voc_seg': 1.2}[task], deps=deps, work_dir=work))
+            jobs += [transfer_job(args, mode, task, cfg, init, seed) for init in INITS]
     return jobs
+
+
+def init_options(out: str, init: str, seed: int) -> List[str]:
+    """--cfg-options that start a backbone from random weights or from an extracted member."""
+    if init == 'random':
+        return ['model.backbone.init_cfg=None']
+    return [f'model.backbone.init_cfg.checkpoint={out}/backbones/{init}_s{seed}.pth', 'model.backbone.init_cfg.prefix=None']
+
+
+def transfer_job(args, mode, task: str, cfg: str, init: str, seed: int) -> Job:
+    if task == 'voc_seg':
+        sched = [f'train_cfg.max_iters={mode["seg_iters"]}', f'train_cfg.val_interval={mode["seg_iters"]}',
+                 f'param_scheduler.0.end={mode["seg_iters"]}', f'default_hooks.checkpoint.interval={mode["seg_iters"]}']
+    else:
+        e = mode['det_epochs']
+        sched = [f'train_cfg.max_epochs={e}', f'train_cfg.val_interval={e}', f'param_scheduler.1.end={e}',
+                 f'param_scheduler.1.milestones=[{max(1, e - 2)}]', f'default_hooks.checkpoint.interval={e}']
+    work = f'{args.out}/transfer/{task}/{init}/s{seed}'
+    return Job(f'transfer/{task}/{init}/s{seed}',
+               [sys.executable, osp.join(ROOT, 'tools', 'train.py'), osp.join(ROOT, cfg), '--work-dir', work,
+                '--cfg-options', f'randomness.seed={seed}', *init_options(args.out, init, seed), *sched],
+               cost={'coco': 1.5, 'voc_det': 1.0, 'voc_seg': 1.2}[task],
+               deps=[] if init == 'random' else [f'extract/{init}/s{seed}'], work_dir=work)
+
+
+def selfsup_plan(args, mode) -> List[Job]:
+    """MoCo-MCL x2 and MoCo x2 without labels -> member 0 extracted -> linear probe and VOC detection."""
+    py, train, out = sys.executable, osp.join(ROOT, 'tools', 'train.py'), args.out
+    epochs, probe = mode['ssl_epochs'], mode['probe_epochs']
+    jobs = []
+    for seed in range(args.seeds):
+        for arm, cfg in SELFSUP_PRETRAIN.items():
+            work = f'{out}/pretrain/{arm}/s{seed}'
+            jobs.append(Job(f'pretrain/{arm}/s{seed}', [
+                py, train, osp.join(ROOT, cfg), '--work-dir', work, '--cfg-options', f'randomness.seed={seed}',
+                f'train_cfg.max_epochs={epochs}', f'default_hooks.checkpoint.interval={epochs}',
+                f'param_scheduler.1.end={max(2, epochs)}'], cost=6 * epochs / 30, work_dir=work))
+            jobs.append(Job(f'extract/{arm}/s{seed}', [
+                py, osp.join(ROOT, 'tools', 'extract_backbone.py'), f'{work}/epoch_{epochs}.pth',
+                f'{out}/backbones/{arm}_s{seed}.pth', '--member', '0'], cost=0.3, deps=[f'pretrain/{arm}/s{seed}']))
+        for init in SELFSUP_INITS:
+            work = f'{out}/probe/{init}/s{seed}'
+            jobs.append(Job(f'probe/{init}/s{seed}', [
+                py, train, osp.join(ROOT, LINEAR_PROBE), '--work-dir', work, '--cfg-options',
+                f'randomness.seed={seed}', *init_options(out, init, seed), f'train_cfg.max_epochs={probe}',
+                f'train_cfg.val_interval={probe}', f'default_hooks.checkpoint.interval={probe}',
+                f'param_scheduler.milestones=[{max(1, probe * 3 // 5)},{max(1, probe * 4 // 5)}]'],
+                cost=0.5, deps=[] if init == 'random' else [f'extract/{init}/s{seed}'], work_dir=work))
+            jobs.append(transfer_job(args, mode, 'voc_det', TRANSFER['voc_det'], init, seed))
+    return jobs
+
+
+def selfsup_collect(args) -> str:
+    rows = OrderedDict((ARM_LABELS[i], {}) for i in SELFSUP_INITS)
+    for seed in range(args.seeds):
+        for init in SELFSUP_INITS:
+            for folder in ('probe', 'transfer/voc_det'):
+                for key, value in last_val(f'{args.out}/{folder}/{init}/s{seed}', SELFSUP_COLUMNS).items():
+                    rows[ARM_LABELS[init]].setdefault(key, []).append(value * (100 if key == 'pascal_voc/mAP' else 1))
+    markdown = write_table(rows, SELFSUP_COLUMNS, args.out, 'results', first_column='pretraining (no labels)')
+    bar_chart(rows, SELFSUP_COLUMNS, osp.join(args.out, 'selfsup.png'),
+              f'Self-supervised pretraining on the digits ({args.seeds} seed{"s" if args.seeds > 1 else ""})')
+    plot_curves(OrderedDict((arm, f'{args.out}/pretrain/{arm}/s0') for arm in SELFSUP_PRETRAIN),
+                osp.join(args.out, 'pretrain_curves.png'), 'self-supervised pretraining, seed 0', metrics=[],
+                losses=['loss_vcl', 'loss_icl', 'loss_soft_vcl', 'loss_soft_icl'])
+    return markdown
 
 
 def last_val(work_dir: str, keys) -> dict:
@@ -167,20 +226,24 @@ def main(argv=None):
     parser.add_argument('--quick', action='store_true', help='tiny sizes, 1 seed: the pipeline in ~3 minutes')
     parser.add_argument('--seeds', type=int, help='seeds per arm (full: 3, quick: 1)')
     parser.add_argument('--jobs', type=int, default=2, help='runs at once (each gets cores / jobs threads)')
-    parser.add_argument('--out', default='outputs/demo', help='output folder (tables, plots, logs, work dirs)')
+    parser.add_argument('--selfsup', action='store_true', help='the self-supervised variant (MoCo-MCL vs MoCo)')
+    parser.add_argument('--out', help='output folder (tables, plots, logs, work dirs); default outputs/demo, '
+                        'outputs/demo_selfsup with --selfsup')
     parser.add_argument('--workdir', default=ROOT, help='where data/demo lives (configs read data/demo/...)')
     args = parser.parse_args(argv)
     mode = MODES['quick' if args.quick else 'full']
     args.seeds = args.seeds or mode['seeds']
-    args.out = osp.abspath(args.out)
+    args.out = osp.abspath(args.out or ('outputs/demo_selfsup' if args.selfsup else 'outputs/demo'))
     start = time.time()
     generate_data(osp.join(args.workdir, 'data', 'demo'), mode, args.quick)
-    run_jobs(plan(args, mode), osp.join(args.out, 'logs'), args.workdir, args.jobs, 'demo')
-    markdown = collect(args, mode)
+    jobs = selfsup_plan(args, mode) if args.selfsup else plan(args, mode)
+    run_jobs(jobs, osp.join(args.out, 'logs'), args.workdir, args.jobs, 'demo')
+    markdown = selfsup_collect(args) if args.selfsup else collect(args, mode)
     print(f'\n[demo] {"quick " if args.quick else ""}results, {args.seeds} seed(s), '
           f'{(time.time() - start) / 60:.1f} min on {os.cpu_count()} CPU cores:\n')
     print(markdown)
-    print(f'[demo] written to {args.out}: results.md, results.csv, pretrain_curves.png, transfer.png, logs/')
+    plots = 'selfsup.png' if args.selfsup else 'transfer.png'
+    print(f'[demo] written to {args.out}: results.md, results.csv, pretrain_curves.png, {plots}, logs/')
 
 
 if __name__ == '__main__':
