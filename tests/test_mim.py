@@ -60,7 +60,7 @@ def test_mim_trains_tests_and_runs_tools_from_a_config_name(tmp_path, digits):
 
 
 def test_model_index_lists_every_algorithm_config():
-    """Every MCL / L-MCL / DML config is a model of the index mim reads (mcl_mm/.mim/model-index.yml)."""
+    """Every MCL / L-MCL / DML / MoCo-MCL config is a model of the index mim reads (mcl_mm/.mim/model-index.yml)."""
     index = yaml.safe_load(open(osp.join(REPO, 'mcl_mm', '.mim', 'model-index.yml')))
     listed = set()
     for metafile in index['Import']:
@@ -69,7 +69,7 @@ def test_model_index_lists_every_algorithm_config():
             assert osp.isfile(osp.join(REPO, model['Config'])), model['Config']
             listed.add(model['Config'])
     expected = set()
-    for algo in ('mcl', 'lmcl', 'dml'):
+    for algo in ('mcl', 'lmcl', 'dml', 'moco_mcl'):
         folder = osp.join(REPO, 'configs', algo)
         expected |= {f'configs/{algo}/{name}' for name in os.listdir(folder) if name.endswith('.py')}
     assert expected - listed == set(), sorted(expected - listed)
