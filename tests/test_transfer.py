@@ -200,6 +200,21 @@ def test_benchmark_config_loads_member_and_trains(path, tmp_path, bench_data, co
             for metric in metrics:
                 assert metric in out, f'{metric} not reported by {osp.basename(path)}'
     assert 'Pretrained' in out or 'load checkpoint from local path' in out
+    assert 'StrictPretrainedHook: all' in out and 'tensors of model.backbone come from' in out
+
+
+@pytest.mark.parametrize('path', [DET_CONFIGS[0], SEG_CONFIGS[0]], ids=lambda p: osp.basename(p)[:-3])
+def test_benchmark_config_refuses_weights_that_load_into_nothing(path, tmp_path, bench_data, cohort_checkpoint):
+    # A ResNet-18 member handed to a ResNet-34 backbone: mmengine's Pretrained init loads what matches and only
+    # warns; the benchmark config's StrictPretrainedHook stops the run before the first step, in one line.
+    cfg = _test_config(path, cohort_checkpoint, member=0, out=tmp_path / 'cfg.py')
+    cfg.model.backbone.depth = 34
+    cfg.dump(str(tmp_path / 'cfg.py'))
+    code, out = run_tool('train.py', tmp_path / 'cfg.py', '--work-dir', tmp_path / 'work', cwd=str(bench_data),
+                         expect_ok=False)
+    assert code != 0
+    assert 'does not fit the backbone; missing keys: layer1.2.bn1.bias' in out and cohort_checkpoint in out, out[-3000:]
+    assert 'Traceback' not in out and not glob.glob(str(tmp_path / 'work' / 'epoch_*.pth'))
 
 
 def test_launch_script_sets_checkpoint_and_member(tmp_path, bench_data, cohort_checkpoint):

@@ -1,4 +1,4 @@
-# Demo transfer: Faster R-CNN R18(1/4 width)-FPN on the Pascal-VOC-format shapes scenes
+# Demo transfer: Faster R-CNN R18(1/4 width)-FPN on the Pascal-VOC-format digits scenes
 # (VOC2007 + VOC2012 trainval -> VOC2007 test, 11-point mAP).
 _base_ = [
     '../mcl/benchmarks/mmdetection/voc0712/faster-rcnn_r18_fpn_1x_voc0712.py',
@@ -55,4 +55,4 @@ optim_wrapper = dict(optimizer=dict(lr=0.005))  # the stock 0.02 is for 16 image
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
 randomness = dict(seed=0)
 # Stop at the first NaN/Inf loss term instead of evaluating a diverged model.
-custom_hooks = [dict(type='NonFiniteLossHook')]
+custom_hooks = [dict(type='NonFiniteLossHook'), dict(type='StrictPretrainedHook')]

@@ -1,5 +1,5 @@
-# Demo transfer: FCN R18(1/4 width)-D8 on the Pascal-VOC-2012-format shapes scenes (JPEGImages +
-# SegmentationClass palette PNGs + ImageSets/Segmentation), mIoU over background + 8 shapes.
+# Demo transfer: FCN R18(1/4 width)-D8 on the Pascal-VOC-2012-format digits scenes (JPEGImages +
+# SegmentationClass palette PNGs + ImageSets/Segmentation), mIoU over background + the 10 digits.
 _base_ = [
     '../mcl/benchmarks/mmsegmentation/voc12aug/fcn_r18-d8_4xb4-20k_voc12aug-512x512.py',
     './_base_/digits_scenes.py',
@@ -42,4 +42,4 @@ param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
 randomness = dict(seed=0)
 # Stop at the first NaN/Inf loss term instead of evaluating a diverged model.
-custom_hooks = [dict(type='NonFiniteLossHook')]
+custom_hooks = [dict(type='NonFiniteLossHook'), dict(type='StrictPretrainedHook')]

@@ -1,4 +1,4 @@
-# Demo transfer: Mask R-CNN R18(1/4 width)-FPN on the COCO-format shapes scenes (box + mask AP).
+# Demo transfer: Mask R-CNN R18(1/4 width)-FPN on the COCO-format digits scenes (box + mask AP).
 _base_ = [
     '../mcl/benchmarks/mmdetection/coco/mask-rcnn_r18_fpn_1x_coco.py',
     './_base_/digits_scenes.py',
@@ -53,4 +53,4 @@ optim_wrapper = dict(optimizer=dict(lr=0.005))  # the stock 0.02 is for 16 image
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
 randomness = dict(seed=0)
 # Stop at the first NaN/Inf loss term instead of evaluating a diverged model.
-custom_hooks = [dict(type='NonFiniteLossHook')]
+custom_hooks = [dict(type='NonFiniteLossHook'), dict(type='StrictPretrainedHook')]

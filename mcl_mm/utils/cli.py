@@ -4,6 +4,7 @@ import sys
 from typing import Callable
 
 from mcl_mm.engine.checkpoint import CheckpointLoadError
+from mcl_mm.engine.hooks.strict_pretrained_hook import PretrainedMismatchError
 
 from .cohort_checkpoint import CohortCheckpointError
 from .results import RunRecordError
@@ -14,8 +15,8 @@ class ToolInputError(ValueError):
     """Bad input to a tool, detected by the tool itself; the message says what to do."""
 
 
-USER_ERRORS = (ToolInputError, CohortCheckpointError, CheckpointLoadError, UnsafeConfigError, RunRecordError,
-               FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
+USER_ERRORS = (ToolInputError, CohortCheckpointError, CheckpointLoadError, PretrainedMismatchError, UnsafeConfigError,
+               RunRecordError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 
 
 def run_tool(tool: str, main: Callable, *args, extra_errors=(), **kwargs):

@@ -5,6 +5,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from mcl_mm.engine.checkpoint import trust_directory
+from mcl_mm.engine.hooks.strict_pretrained_hook import PretrainedMismatchError
 
 
 class CfgOptionsAction(DictAction):
@@ -124,6 +125,8 @@ def run_loop(runner: Runner, loop: str):
     resume from another config's checkpoint named as such."""
     try:
         return getattr(runner, loop)()
+    except PretrainedMismatchError as err:  # a hook's check of the user's file: one line, not a traceback
+        raise SystemExit(f'{loop}: {err}') from None
     except ValueError as err:
         if "parameter group that doesn't match" in str(err) or 'parameter group' in str(err):
             raise SystemExit(f'{loop}: the checkpoint being resumed ({runner._load_from}) was written by a run with '

@@ -7,3 +7,7 @@ _base_ = 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'
 pretrained = 'work_dirs/mcl_resnet18x2_8xb32-100e_in1k/epoch_100.pth'
 prefix = 'members.0.backbone.'
 model = dict(backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix=prefix)))
+# Every weight of the file must load into the backbone (mmengine's Pretrained init only warns): checked
+# before the first step by mcl_mm's StrictPretrainedHook, which names the file and the keys otherwise.
+custom_imports = dict(imports=['mcl_mm.engine'], allow_failed_imports=False)
+custom_hooks = [dict(type='StrictPretrainedHook')]

@@ -10,3 +10,7 @@ prefix = 'members.0.backbone.'
 model = dict(
     backbone=dict(depth=18, init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix=prefix)),
     neck=dict(in_channels=[64, 128, 256, 512]))
+# Every weight of the file must load into the backbone (mmengine's Pretrained init only warns): checked
+# before the first step by mcl_mm's StrictPretrainedHook, which names the file and the keys otherwise.
+custom_imports = dict(imports=['mcl_mm.engine'], allow_failed_imports=False)
+custom_hooks = [dict(type='StrictPretrainedHook')]

@@ -17,3 +17,7 @@ cohort_r18_d8 = dict(
     style='pytorch',
     contract_dilation=True,
     init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix=prefix))
+# Every weight of the file must load into the backbone (mmengine's Pretrained init only warns): checked
+# before the first step by mcl_mm's StrictPretrainedHook, which names the file and the keys otherwise.
+custom_imports = dict(imports=['mcl_mm.engine'], allow_failed_imports=False)
+custom_hooks = [dict(type='StrictPretrainedHook')]
