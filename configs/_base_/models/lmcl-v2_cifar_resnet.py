@@ -1,8 +1,10 @@
 # L-MCL v2 on CIFAR nets (docs/method.md §3): every cross-member stage pair, weighted by the meta-learned layer
-# matching network (meta step every 50 iterations, 2 look-ahead steps), stage aggregator + aggregate KD.
+# matching network (meta step every 50 iterations, 2 look-ahead steps with the authors' MetaSGD: momentum from
+# zero, no Nesterov), stage aggregator + aggregate KD.
 _base_ = ['./lmcl_cifar_resnet.py']
 
-model = dict(mode='v2', aggregate_kd_weight=1.0, weight_net=dict(proj_dim=128), meta=dict(freq=50, times=2))
+model = dict(mode='v2', aggregate_kd_weight=1.0, weight_net=dict(proj_dim=128),
+             meta=dict(freq=50, times=2, lookahead='authors'))
 # The weight network's optimizer (the authors': the network's lr and schedule, momentum 0.9, Nesterov).
 custom_hooks = [
     dict(type='LMCLMetaHook',

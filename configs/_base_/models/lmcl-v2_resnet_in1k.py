@@ -1,4 +1,5 @@
-# L-MCL v2 on ImageNet ResNets (docs/method.md §3): alpha = beta = 0.01, meta step every 500 iterations.
+# L-MCL v2 on ImageNet ResNets (docs/method.md §3): alpha = beta = 0.01, meta step every 500 iterations (2 look-ahead
+# steps with the authors' MetaSGD: momentum from zero, no Nesterov).
 _base_ = ['./lmcl_resnet_in1k.py']
 
 model = dict(
@@ -6,7 +7,7 @@ model = dict(
     loss=dict(loss_weights=dict(vcl=0.01, icl=0.01)),
     aggregate_kd_weight=1.0,
     weight_net=dict(proj_dim=128),
-    meta=dict(freq=500, times=2),
+    meta=dict(freq=500, times=2, lookahead='authors'),
 )
 custom_hooks = [
     dict(type='CohortMemoryHook'),
