@@ -150,7 +150,6 @@ if [[ -L $SITE/mcl_mm || ! -e $SITE/mcl_mm ]]; then
 fi
 [[ -e $ROOT/mcl_mm/.mim/tools/train.py ]] || fail "mcl_mm/.mim is incomplete: setup.py's mim extension did not run"
 
-
 # ---------------------------------------------------------------- verify
 STEP="verify imports"
 "$PYTHON" - <<'PYEOF' || fail "the stack does not import; delete .venv (and the cached mmcv wheel if it is corrupt) and rerun"
