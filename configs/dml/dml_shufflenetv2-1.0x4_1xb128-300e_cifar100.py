@@ -2,7 +2,11 @@
 # ../mcl/mcl_shufflenetv2-1.0x4_1xb128-300e_cifar100.py: each member's CE + KL to its peers' detached predictions.
 _base_ = '../mcl/mcl_shufflenetv2-1.0x4_1xb128-300e_cifar100.py'
 
-model = dict(_delete_=True, type='DML', members={{_base_.model.members}}, num_members=4,
-             shared_trunk={{_base_.model.shared_trunk}},  # the same multi-branch network as the MCL run
-             loss=dict(temperature=1.0, loss_weight=1.0))
+model = dict(
+    _delete_=True,
+    type='DML',
+    members={{_base_.model.members}},
+    num_members=4,
+    shared_trunk={{_base_.model.shared_trunk}},  # the same multi-branch network as the MCL run
+    loss=dict(temperature=1.0, loss_weight=1.0))
 custom_hooks = []

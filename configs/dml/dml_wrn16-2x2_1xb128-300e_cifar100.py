@@ -2,6 +2,10 @@
 # ../mcl/mcl_wrn16-2x2_1xb128-300e_cifar100.py: each member's CE + KL to its peers' detached predictions.
 _base_ = '../mcl/mcl_wrn16-2x2_1xb128-300e_cifar100.py'
 
-model = dict(_delete_=True, type='DML', members={{_base_.model.members}}, num_members=2,
-             loss=dict(temperature=1.0, loss_weight=1.0))
+model = dict(
+    _delete_=True,
+    type='DML',
+    members={{_base_.model.members}},
+    num_members=2,
+    loss=dict(temperature=1.0, loss_weight=1.0))
 custom_hooks = []

@@ -10,10 +10,14 @@ _head = dict(type='LinearClsHead', num_classes=100, loss=dict(type='CrossEntropy
 _stages = dict(stages=('layer1', 'layer2', 'layer3'), taps=('layer1', 'layer2'), depth='full')
 model = dict(
     members=[
-        dict(backbone=dict(type='CifarResNet', depth=32), neck=dict(type='GlobalAveragePooling'),
-             head=dict(_head, in_channels=64)),
-        dict(backbone=dict(type='WideResNet', depth=40, widen_factor=2), neck=dict(type='GlobalAveragePooling'),
-             head=dict(_head, in_channels=128)),
+        dict(
+            backbone=dict(type='CifarResNet', depth=32),
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(_head, in_channels=64)),
+        dict(
+            backbone=dict(type='WideResNet', depth=40, widen_factor=2),
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(_head, in_channels=128)),
     ],
     num_members=None,
     branches=[_stages, dict(_stages, tail=('bn_final', 'relu_final'))],

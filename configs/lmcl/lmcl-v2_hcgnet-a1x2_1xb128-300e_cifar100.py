@@ -1,14 +1,5 @@
 # L-MCL v2, HCGNet-A1 x2, CIFAR-100, 300 epochs (the authors' lmcl_hcgnet_A1_cifar nets).
-_base_ = [
-    '../_base_/models/lmcl-v2_cifar_resnet.py',
-    '../_base_/models/cifar_members.py',
-    '../_base_/datasets/cifar100_bs128_mperclass.py',
-    '../_base_/schedules/cifar100_sgd_cosine_300e.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['./lmcl-v1_hcgnet-a1x2_1xb128-300e_cifar100.py', '../_base_/models/lmcl-v2_cifar_objective.py']
 
-model = dict(
-    members=[{{_base_.hcgnet_a1}}, {{_base_.hcgnet_a1}}],
-    num_members=None,
-    branches=[{{_base_.hcgnet_branches}}, {{_base_.hcgnet_branches}}],
-)
+model = {{_base_.lmcl_v2_model}}
+custom_hooks = {{_base_.lmcl_v2_hooks}}

@@ -1,15 +1,6 @@
 # L-MCL v2, a heterogeneous pair: ResNet-110 (bottleneck) (member 0) & WRN-28-4 (member 1),
 # CIFAR-100, 300 epochs (the authors' lmcl_*_cifar nets).
-_base_ = [
-    '../_base_/models/lmcl-v2_cifar_resnet.py',
-    '../_base_/models/cifar_members.py',
-    '../_base_/datasets/cifar100_bs128_mperclass.py',
-    '../_base_/schedules/cifar100_sgd_cosine_300e.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['./lmcl-v1_resnet110-wrn28-4_1xb128-300e_cifar100.py', '../_base_/models/lmcl-v2_cifar_objective.py']
 
-model = dict(
-    members=[{{_base_.resnet110}}, {{_base_.wrn28_4}}],
-    num_members=None,
-    branches=[{{_base_.resnet_branches}}, {{_base_.wrn_branches}}],
-)
+model = {{_base_.lmcl_v2_model}}
+custom_hooks = {{_base_.lmcl_v2_hooks}}

@@ -1,12 +1,5 @@
 # L-MCL v2, ResNet-34 x2, ImageNet-1k, 100 epochs, 8 GPUs x 32 images.
-_base_ = [
-    '../_base_/models/lmcl-v2_resnet_in1k.py',
-    '../_base_/datasets/imagenet_bs32_mcl.py',
-    '../_base_/schedules/imagenet_sgd_nesterov_100e.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['./lmcl-v1_resnet34x2_8xb32-100e_in1k.py', '../_base_/models/lmcl-v2_in1k_objective.py']
 
-model = dict(
-    members=dict(backbone=dict(depth=34), head=dict(in_channels=512)),
-    num_members=2,
-)
+model = {{_base_.lmcl_v2_model}}
+custom_hooks = {{_base_.lmcl_v2_hooks}}

@@ -1,14 +1,5 @@
 # L-MCL v2, ShuffleNetV2 0.5x x2, CIFAR-100, 300 epochs (the authors' lmcl_*_cifar nets).
-_base_ = [
-    '../_base_/models/lmcl-v2_cifar_resnet.py',
-    '../_base_/models/cifar_members.py',
-    '../_base_/datasets/cifar100_bs128_mperclass.py',
-    '../_base_/schedules/cifar100_sgd_cosine_300e.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['./lmcl-v1_shufflenetv2-0.5x2_1xb128-300e_cifar100.py', '../_base_/models/lmcl-v2_cifar_objective.py']
 
-model = dict(
-    members=[{{_base_.shufflenetv2_05x}}, {{_base_.shufflenetv2_05x}}],
-    num_members=None,
-    branches=[{{_base_.shufflenet_branches}}, {{_base_.shufflenet_branches}}],
-)
+model = {{_base_.lmcl_v2_model}}
+custom_hooks = {{_base_.lmcl_v2_hooks}}

@@ -1,14 +1,5 @@
 # L-MCL v2, wrn40-2 x2, CIFAR-100 (in-batch contrast, 64 classes x 2 per batch), 300 epochs.
-_base_ = [
-    '../_base_/models/lmcl-v2_cifar_resnet.py',
-    '../_base_/datasets/cifar100_bs128_mperclass.py',
-    '../_base_/schedules/cifar100_sgd_cosine_300e.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['./lmcl-v1_wrn40-2x2_1xb128-300e_cifar100.py', '../_base_/models/lmcl-v2_cifar_objective.py']
 
-model = dict(
-    members=dict(backbone=dict(_delete_=True, type='WideResNet', depth=40, widen_factor=2), head=dict(in_channels=128)),
-    num_members=2,
-    # WRN is pre-activation: the branches end with copies of its final BN-ReLU.
-    branches=dict(tail=('bn_final', 'relu_final')),
-)
+model = {{_base_.lmcl_v2_model}}
+custom_hooks = {{_base_.lmcl_v2_hooks}}

@@ -1,12 +1,4 @@
 # MCL x4, ResNet-18 members, ImageNet-1k, 100 epochs, 8 GPUs x 32 images.
-_base_ = [
-    '../_base_/models/mcl_resnet_in1k.py',
-    '../_base_/datasets/imagenet_bs32_mcl.py',
-    '../_base_/schedules/imagenet_sgd_nesterov_100e.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = './mcl_resnet18x2_8xb32-100e_in1k.py'
 
-model = dict(
-    members=dict(backbone=dict(depth=18), head=dict(in_channels=512)),
-    num_members=4,
-)
+model = dict(num_members=4)

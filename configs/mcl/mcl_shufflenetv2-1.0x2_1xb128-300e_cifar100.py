@@ -1,12 +1,5 @@
 # MCL x2, ShuffleNetV2 1.0x members with the CIFAR stem, CIFAR-100 (in-batch contrast, 64 classes x 2), 300 epochs.
-_base_ = [
-    '../_base_/models/mcl_cifar_resnet.py',
-    '../_base_/datasets/cifar100_bs128_mperclass.py',
-    '../_base_/schedules/cifar100_sgd_cosine_300e.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = './mcl_resnet32x2_1xb128-300e_cifar100.py'
 
 model = dict(
-    members=dict(backbone=dict(_delete_=True, type='CifarShuffleNetV2', widen_factor=1.0), head=dict(in_channels=1024)),
-    num_members=2,
-)
+    members=dict(backbone=dict(_delete_=True, type='CifarShuffleNetV2', widen_factor=1.0), head=dict(in_channels=1024)))

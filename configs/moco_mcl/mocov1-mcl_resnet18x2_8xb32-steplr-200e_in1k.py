@@ -13,8 +13,9 @@ model = dict(
         backbone=dict(depth=18),
         # torchvision's resnet18(num_classes=128): global average pooling + one Linear(512 -> 128) (PyTorch's default
         # init, as torchvision's fc), no norm, no activation: the MoCo v1 head.
-        neck=dict(type='LinearNeck', in_channels=512, out_channels=128, gap_dim=2, norm_cfg=None, act_cfg=None,
-                  _delete_=True)),
+        neck=dict(
+            type='LinearNeck', in_channels=512, out_channels=128, gap_dim=2, norm_cfg=None, act_cfg=None,
+            _delete_=True)),
     num_members=2,
     loss=dict(tau=0.07),
 )

@@ -1,12 +1,6 @@
-# L-MCL v2 on CIFAR nets (docs/method.md §3): every cross-member stage pair, weighted by the meta-learned layer
-# matching network (meta step every 50 iterations, 2 look-ahead steps with the authors' MetaSGD: momentum from
-# zero, no Nesterov), stage aggregator + aggregate KD.
-_base_ = ['./lmcl_cifar_resnet.py']
+# L-MCL v2 on CIFAR nets (docs/method.md §3): the v1 cohort (./lmcl_cifar_resnet.py) with the v2 objective
+# (./lmcl-v2_cifar_objective.py).
+_base_ = ['./lmcl_cifar_resnet.py', './lmcl-v2_cifar_objective.py']
 
-model = dict(mode='v2', aggregate_kd_weight=1.0, weight_net=dict(proj_dim=128),
-             meta=dict(freq=50, times=2, lookahead='authors'))
-# The weight network's optimizer (the authors': the network's lr and schedule, momentum 0.9, Nesterov).
-custom_hooks = [
-    dict(type='LMCLMetaHook',
-         optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True)),
-]
+model = {{_base_.lmcl_v2_model}}
+custom_hooks = {{_base_.lmcl_v2_hooks}}

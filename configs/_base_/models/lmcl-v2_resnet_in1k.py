@@ -1,16 +1,6 @@
-# L-MCL v2 on ImageNet ResNets (docs/method.md §3): alpha = beta = 0.01, meta step every 500 iterations (2 look-ahead
-# steps with the authors' MetaSGD: momentum from zero, no Nesterov).
-_base_ = ['./lmcl_resnet_in1k.py']
+# L-MCL v2 on ImageNet ResNets (docs/method.md §3): the v1 cohort (./lmcl_resnet_in1k.py) with the v2 objective
+# (./lmcl-v2_in1k_objective.py).
+_base_ = ['./lmcl_resnet_in1k.py', './lmcl-v2_in1k_objective.py']
 
-model = dict(
-    mode='v2',
-    loss=dict(loss_weights=dict(vcl=0.01, icl=0.01)),
-    aggregate_kd_weight=1.0,
-    weight_net=dict(proj_dim=128),
-    meta=dict(freq=500, times=2, lookahead='authors'),
-)
-custom_hooks = [
-    dict(type='CohortMemoryHook'),
-    dict(type='LMCLMetaHook',
-         optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4, nesterov=True)),
-]
+model = {{_base_.lmcl_v2_model}}
+custom_hooks = {{_base_.lmcl_v2_hooks}}

@@ -5,6 +5,6 @@ _base_ = ['./mcl_resnet_in1k.py']
 model = dict(
     type='LMCL',
     mode='v1',
-    branches=dict(stages=('layer1', 'layer2', 'layer3', 'layer4'), taps=('layer1', 'layer2', 'layer3'),
-                  depth='first_block'),
+    branches=dict(
+        stages=('layer1', 'layer2', 'layer3', 'layer4'), taps=('layer1', 'layer2', 'layer3'), depth='first_block'),
 )

@@ -2,8 +2,8 @@
 model = dict(
     type='MCL',
     members=dict(
-        backbone=dict(type='ResNet', depth=18, num_stages=4, out_indices=(3, ), style='pytorch',
-                      zero_init_residual=False),
+        backbone=dict(
+            type='ResNet', depth=18, num_stages=4, out_indices=(3, ), style='pytorch', zero_init_residual=False),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(
             type='LinearClsHead',

@@ -5,8 +5,14 @@ model = dict(
     type='MoCoMCL',
     members=dict(
         # zero_init_residual=False: torchvision's default, which the authors' encoders (torchvision resnets) keep.
-        backbone=dict(type='ResNet', depth=18, num_stages=4, out_indices=(3, ), style='pytorch',
-                      norm_cfg=dict(type='BN'), zero_init_residual=False),
+        backbone=dict(
+            type='ResNet',
+            depth=18,
+            num_stages=4,
+            out_indices=(3, ),
+            style='pytorch',
+            norm_cfg=dict(type='BN'),
+            zero_init_residual=False),
         # MoCo v2's MLP projection, hidden width = the backbone's output width (as in MoCo v2).
         neck=dict(type='MoCoV2Neck', in_channels=512, hid_channels=512, out_channels=128, with_avg_pool=True)),
     num_members=2,

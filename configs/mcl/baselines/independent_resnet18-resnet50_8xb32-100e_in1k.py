@@ -1,5 +1,5 @@
-# Baseline for mcl_resnet18-resnet50_8xb32-100e_in1k.py: the same members, data, schedule and seeds, trained independently
-# (every MCL term off, no memory bank). Reports each member and their ensemble like the cohort run.
+# Baseline for mcl_resnet18-resnet50_8xb32-100e_in1k.py: the same members, data, schedule and seeds, trained
+# independently (every MCL term off, no memory bank). Reports each member and their ensemble like the cohort run.
 _base_ = '../mcl_resnet18-resnet50_8xb32-100e_in1k.py'
 
 model = dict(memory=None, loss=dict(loss_weights=dict(vcl=0.0, icl=0.0, soft_vcl=0.0, soft_icl=0.0, kd=0.0)))

@@ -8,7 +8,7 @@ _base_ = [
 ]
 
 # `checkpoint` is the MoCoMCL pre-training checkpoint and `prefix` picks the member (members.<i>.backbone.); for a
-# file written by tools/extract_backbone.py use prefix=None. Override both on the command line:
+# file written by tools/model_converters/extract_backbone.py use prefix=None. Override both on the command line:
 #   --cfg-options model.backbone.init_cfg.checkpoint=CKPT model.backbone.init_cfg.prefix=members.1.backbone.
 pretrained = 'work_dirs/mocov1-mcl_resnet18x2_8xb32-steplr-200e_in1k/epoch_200.pth'
 prefix = 'members.0.backbone.'

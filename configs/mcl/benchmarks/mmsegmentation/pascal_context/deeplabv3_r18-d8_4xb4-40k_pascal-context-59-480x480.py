@@ -4,8 +4,4 @@ _base_ = [
     'mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-40k_pascal-context-59-480x480.py',
     '../_base_/r18_d8_cohort_member.py',
 ]
-model = dict(
-    pretrained=None,
-    backbone={{_base_.cohort_r18_d8}},
-    decode_head=dict(in_channels=512, channels=128),
-    auxiliary_head=dict(in_channels=256, channels=64))
+model = {{_base_.cohort_r18_d8_model}}

@@ -4,8 +4,4 @@ _base_ = [
     'mmseg::fcn/fcn_r50-d8_4xb4-20k_voc12aug-512x512.py',
     '../_base_/r18_d8_cohort_member.py',
 ]
-model = dict(
-    pretrained=None,
-    backbone={{_base_.cohort_r18_d8}},
-    decode_head=dict(in_channels=512, channels=128),
-    auxiliary_head=dict(in_channels=256, channels=64))
+model = {{_base_.cohort_r18_d8_model}}
