@@ -26,10 +26,9 @@ from mmpretrain.registry import VISUALIZERS as MMPRETRAIN_VISUALIZERS
 from mmpretrain.registry import WEIGHT_INITIALIZERS as MMPRETRAIN_WEIGHT_INITIALIZERS
 
 __all__ = [
-    'RUNNERS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
-    'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS',
-    'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'TASK_UTILS', 'METRICS', 'EVALUATORS',
-    'VISUALIZERS', 'VISBACKENDS'
+    'RUNNERS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
+    'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS',
+    'TASK_UTILS', 'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS'
 ]
 
 
@@ -43,8 +42,8 @@ HOOKS = _child('hook', MMPRETRAIN_HOOKS, 'mcl_mm.engine')
 LOG_PROCESSORS = _child('log processor', MMPRETRAIN_LOG_PROCESSORS, 'mcl_mm.engine')
 OPTIMIZERS = _child('optimizer', MMPRETRAIN_OPTIMIZERS, 'mcl_mm.engine')
 OPTIM_WRAPPERS = _child('optim_wrapper', MMPRETRAIN_OPTIM_WRAPPERS, 'mcl_mm.engine')
-OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
-                                    MMPRETRAIN_OPTIM_WRAPPER_CONSTRUCTORS, 'mcl_mm.engine')
+OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor', MMPRETRAIN_OPTIM_WRAPPER_CONSTRUCTORS,
+                                    'mcl_mm.engine')
 PARAM_SCHEDULERS = _child('parameter scheduler', MMPRETRAIN_PARAM_SCHEDULERS, 'mcl_mm.engine')
 
 DATASETS = _child('dataset', MMPRETRAIN_DATASETS, 'mcl_mm.datasets')

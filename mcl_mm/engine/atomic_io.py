@@ -19,7 +19,6 @@ from typing import Optional
 
 from mmengine.fileio.backends import LocalBackend, register_backend
 
-
 TEMP_PREFIX = '.tmp-'
 
 
@@ -119,16 +118,14 @@ class AtomicLocalBackend(LocalBackend):
         atomic_write_bytes(obj.encode(encoding), str(filepath))
 
 
-def _install() -> None:
+def install_atomic_local_backend() -> None:
+    """Make mmengine's local file backend :class:`AtomicLocalBackend` (idempotent)."""
     from mmengine.fileio import io as fileio
     register_backend('local', AtomicLocalBackend, force=True, prefixes='')
     # get_file_backend caches instances: drop plain local ones created before this module was imported.
     for key, backend in list(fileio.backend_instances.items()):
         if type(backend) is LocalBackend:
             del fileio.backend_instances[key]
-
-
-_install()
 
 
 def _complete(path: str) -> bool:

@@ -84,7 +84,7 @@ def load_checkpoint_file(filename, map_location=None):
                 f'checkpoint {filename} holds Python objects that safe (weights_only) loading refuses '
                 f'({str(err).splitlines()[0]}). Only checkpoints inside the current run\'s work_dir are '
                 'unpickled in full; if you trust this file, copy it into the work_dir (or export its weights '
-                'with tools/publish_model.py) and try again.') from None
+                'with tools/model_converters/publish_model.py) and try again.') from None
     except (RuntimeError, EOFError, ValueError) as err:
         raise CheckpointLoadError(f'checkpoint {filename} is corrupt or truncated ({str(err).splitlines()[0]}); '
                                   'use an earlier checkpoint of the run') from None
@@ -98,6 +98,3 @@ def load_checkpoint_file(filename, map_location=None):
 def register_checkpoint_loader() -> None:
     """Make mmengine's local-file scheme use :func:`load_checkpoint_file`."""
     CheckpointLoader.register_scheme(prefixes='', loader=load_checkpoint_file, force=True)
-
-
-register_checkpoint_loader()

@@ -69,5 +69,4 @@ class MaybeCompiled:
 
 def compile_failures(module: torch.nn.Module) -> list:
     """Names of the :class:`MaybeCompiled` functions in ``module``'s tree that fell back to eager."""
-    return [fn.name for m in module.modules() for fn in vars(m).values()
-            if isinstance(fn, MaybeCompiled) and fn.failed]
+    return [fn.name for m in module.modules() for fn in vars(m).values() if isinstance(fn, MaybeCompiled) and fn.failed]

@@ -22,8 +22,7 @@ class AverageCohortScoreTTA(AverageClsScoreTTA):
         merged = super()._merge_single_sample(data_samples)
         for field in COHORT_SCORE_FIELDS:
             if field in data_samples[0]:
-                merged.set_field(torch.stack([s.get(field) for s in data_samples]).mean(0), field,
-                                 dtype=torch.Tensor)
+                merged.set_field(torch.stack([s.get(field) for s in data_samples]).mean(0), field, dtype=torch.Tensor)
         if 'stage_scores' in data_samples[0]:
             per_member = zip(*[s.stage_scores for s in data_samples])
             merged.set_field([torch.stack(views).mean(0) for views in per_member], 'stage_scores')

@@ -5,7 +5,6 @@ from typing import Callable
 
 from mcl_mm.engine.checkpoint import CheckpointLoadError
 from mcl_mm.engine.hooks.strict_pretrained_hook import PretrainedMismatchError
-
 from .cohort_checkpoint import CohortCheckpointError
 from .results import RunRecordError
 from .safe_config import UnsafeConfigError

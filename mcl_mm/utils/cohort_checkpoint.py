@@ -52,7 +52,8 @@ def load_cohort_checkpoint(path: str,
 def check_finite(weights: Dict[str, torch.Tensor], path: str, prefix: str = '') -> None:
     """Refuse NaN / Inf weights (those under ``prefix``): a diverged run's member is not a model to export."""
     for key, value in weights.items():
-        if key.startswith(prefix) and torch.is_tensor(value) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+        if key.startswith(prefix) and torch.is_tensor(value) and value.is_floating_point() and not bool(
+                torch.isfinite(value).all()):
             bad = int((~torch.isfinite(value)).sum())
             raise CohortCheckpointError(f'{path}: {key} holds {bad} NaN/Inf value(s) of {value.numel()}; the run '
                                         'diverged before this checkpoint. Export an earlier checkpoint.')
@@ -113,8 +114,10 @@ def strict_load(module: nn.Module, state_dict, what: str) -> None:
     unexpected = sorted(set(state_dict) - set(own))
     mis_shaped = sorted(k for k in set(own) & set(state_dict) if own[k].shape != state_dict[k].shape)
     if missing or unexpected or mis_shaped:
+
         def show(keys):
             return ', '.join(keys[:6]) + (f' ... (+{len(keys) - 6})' if len(keys) > 6 else '') if keys else 'none'
+
         raise CohortCheckpointError(
             f'the weights do not load strictly into {what}: missing keys: {show(missing)}; unexpected keys: '
             f'{show(unexpected)}; shape mismatches: {show(mis_shaped)}. Check the architecture (--member, depth, '

@@ -1,4 +1,5 @@
-"""Backbone export with strict-load verification (tools/extract_backbone.py, tools/publish_model.py)."""
+"""Backbone export with strict-load verification (tools/model_converters/extract_backbone.py and
+publish_model.py)."""
 from mmengine.registry import init_default_scope
 
 from .cohort_checkpoint import (CohortCheckpointError, atomic_save, check_finite, check_member, check_output_paths,
@@ -51,7 +52,11 @@ def torchvision_weights(state_dict, member: int, backbone_cfg: dict, head_cfg: d
     return weights, [f'torchvision.models.resnet{depth}']
 
 
-def extract_backbone(checkpoint: str, out: str, member: int, fmt: str = 'openmmlab', config: str = None,
+def extract_backbone(checkpoint: str,
+                     out: str,
+                     member: int,
+                     fmt: str = 'openmmlab',
+                     config: str = None,
                      force: bool = False) -> dict:
     check_output_paths([out], [checkpoint] + ([config] if config else []), force)
     state_dict, meta, cfg = load_cohort_checkpoint(checkpoint, config)
@@ -69,7 +74,12 @@ def extract_backbone(checkpoint: str, out: str, member: int, fmt: str = 'openmml
         weights = member_weights(state_dict, member, 'backbone')
         verified = verify_backbone(weights, backbone_cfg)
         atomic_save(
-            dict(state_dict=weights,
-                 meta=dict(source=str(checkpoint), member=member, arch=repr(backbone_cfg), epoch=meta.get('epoch'),
-                           format='openmmlab')), out)
+            dict(
+                state_dict=weights,
+                meta=dict(
+                    source=str(checkpoint),
+                    member=member,
+                    arch=repr(backbone_cfg),
+                    epoch=meta.get('epoch'),
+                    format='openmmlab')), out)
     return dict(arch=backbone_cfg.get('type'), num_tensors=len(weights), verified=verified)

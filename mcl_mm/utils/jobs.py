@@ -50,8 +50,8 @@ def run_jobs(jobs: List[Job], log_dir: str, cwd: str, parallel: int, name: str) 
             job.log = osp.join(log_dir, job.tag.replace('/', '_') + '.log')
             if job.work_dir:
                 shutil.rmtree(job.work_dir, ignore_errors=True)
-            proc = subprocess.Popen(job.cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True)
+            proc = subprocess.Popen(
+                job.cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             reader = threading.Thread(target=pump, args=(job, proc), daemon=True)
             reader.start()
             running[job.tag] = (job, proc, reader)
@@ -72,5 +72,7 @@ def run_jobs(jobs: List[Job], log_dir: str, cwd: str, parallel: int, name: str) 
             done_cost += job.cost
             elapsed = time.time() - start
             eta = elapsed / done_cost * (total_cost - done_cost)
-            print(f'[{name}] done {tag} | {len(done)}/{len(jobs)} jobs | elapsed {elapsed / 60:.1f} min | '
-                  f'ETA {eta / 60:.1f} min', flush=True)
+            print(
+                f'[{name}] done {tag} | {len(done)}/{len(jobs)} jobs | elapsed {elapsed / 60:.1f} min | '
+                f'ETA {eta / 60:.1f} min',
+                flush=True)

@@ -3,8 +3,8 @@
 Three kinds are accepted (all loaded weights-only):
 
 * a cohort training checkpoint (``members.<i>.backbone.*``): needs ``member``; prefix ``members.<i>.backbone.``;
-* a ``tools/publish_model.py`` file (``backbone.*``, maybe ``head.*``): prefix ``backbone.``;
-* a ``tools/extract_backbone.py`` file (plain backbone keys, ``conv1.weight`` ...): no prefix.
+* a ``tools/model_converters/publish_model.py`` file (``backbone.*``, maybe ``head.*``): prefix ``backbone.``;
+* a ``tools/model_converters/extract_backbone.py`` file (plain backbone keys, ``conv1.weight`` ...): no prefix.
 
 :func:`resolve_backbone_init` also builds the config's backbone and loads the selected weights into it
 strictly, so a file whose keys miss or do not match the detector's / segmentor's backbone is an error before

@@ -1,4 +1,5 @@
-"""tools/publish_model.py: strip a cohort checkpoint down to one member, hash-name it, record metadata."""
+"""tools/model_converters/publish_model.py: strip a cohort checkpoint down to one member, hash-name it, record
+metadata."""
 import copy
 import datetime
 import glob
@@ -10,7 +11,6 @@ import warnings
 from typing import Optional, Tuple
 
 from mcl_mm.engine.atomic_io import atomic_write_bytes
-
 from .cohort_checkpoint import (check_finite, check_member, check_output_paths, load_cohort_checkpoint,
                                 member_model_config, member_weights, serialize)
 from .export import verify_backbone
@@ -75,8 +75,11 @@ def member_inference_config(cfg, member_cfg: dict, dataset_meta: Optional[dict])
         custom_imports=dict(imports=['mcl_mm.models', 'mcl_mm.datasets'], allow_failed_imports=False),
         model=model,
         test_pipeline=pipeline,
-        test_dataloader=dict(batch_size=32, num_workers=2, dataset=dict(type='CustomDataset', pipeline=pipeline),
-                             sampler=dict(type='DefaultSampler', shuffle=False)),
+        test_dataloader=dict(
+            batch_size=32,
+            num_workers=2,
+            dataset=dict(type='CustomDataset', pipeline=pipeline),
+            sampler=dict(type='DefaultSampler', shuffle=False)),
         test_evaluator=dict(type='Accuracy', topk=(1, )),
         dataset_meta=dict(dataset_meta or {}),
     )
@@ -88,9 +91,15 @@ def _versions() -> dict:
     import torch
 
     import mcl_mm
+
     # str(): torch.__version__ is a TorchVersion, which a weights-only load refuses
-    return dict(torch=str(torch.__version__), mmengine=str(mmengine.__version__),
-                mmpretrain=str(mmpretrain.__version__), mcl_mm=str(mcl_mm.__version__))
+    return dict(
+        torch=str(torch.__version__),
+        mmengine=str(mmengine.__version__),
+        mmpretrain=str(mmpretrain.__version__),
+        mcl_mm=str(mcl_mm.__version__))
+
+
 COLLECTIONS = {'MCL': 'MCL', 'LMCL': 'L-MCL'}  # model type -> metafile collection
 
 
@@ -105,7 +114,11 @@ def _source_config(experiment_name: Optional[str]) -> Optional[str]:
     return osp.relpath(found[0], REPO) if found else f'{stem}.py'
 
 
-def publish_member(in_file: str, out_stem: str, member: int = 0, with_head: bool = False, config: str = None,
+def publish_member(in_file: str,
+                   out_stem: str,
+                   member: int = 0,
+                   with_head: bool = False,
+                   config: str = None,
                    force: bool = False) -> Tuple[str, dict]:
     inputs = [in_file] + ([config] if config else [])
     check_output_paths([out_stem], inputs, force=True)  # the stem itself is never written; check where it points
@@ -150,16 +163,33 @@ def publish_member(in_file: str, out_stem: str, member: int = 0, with_head: bool
         atomic_write_bytes((header + text).encode(), config_file)
     accuracy = meta['val_accuracy'] or {}
     metafile_entry = {
-        'Name': osp.basename(out_stem),
-        'In Collection': COLLECTIONS.get(meta['algorithm'], meta['algorithm']),
-        'Config': osp.basename(config_file) if member_cfg else meta['source_config'],
-        'Metadata': {'Epochs': meta['epoch'], 'Member': member, 'Architecture': meta['arch'],
-                     'Training Config': meta['source_config']},
-        'Results': [{'Task': 'Image Classification', 'Metrics': {
-            'Top 1 Accuracy': accuracy.get('member_top1'), 'Top 1 Accuracy (ensemble)': accuracy.get('ensemble_top1')}}],
-        'Weights': osp.basename(final),
+        'Name':
+        osp.basename(out_stem),
+        'In Collection':
+        COLLECTIONS.get(meta['algorithm'], meta['algorithm']),
+        'Config':
+        osp.basename(config_file) if member_cfg else meta['source_config'],
+        'Metadata': {
+            'Epochs': meta['epoch'],
+            'Member': member,
+            'Architecture': meta['arch'],
+            'Training Config': meta['source_config']
+        },
+        'Results': [{
+            'Task': 'Image Classification',
+            'Metrics': {
+                'Top 1 Accuracy': accuracy.get('member_top1'),
+                'Top 1 Accuracy (ensemble)': accuracy.get('ensemble_top1')
+            }
+        }],
+        'Weights':
+        osp.basename(final),
     }
-    side = dict(meta, file=osp.basename(final), sha256=sha, metafile_entry=metafile_entry,
-                config=osp.basename(config_file) if member_cfg else None)
+    side = dict(
+        meta,
+        file=osp.basename(final),
+        sha256=sha,
+        metafile_entry=metafile_entry,
+        config=osp.basename(config_file) if member_cfg else None)
     atomic_write_bytes(json.dumps(side, indent=2).encode(), sidecar)
     return final, meta

@@ -2,12 +2,13 @@
 import csv
 import glob
 import json
+import math
 import os
 import os.path as osp
 import re
 import statistics
-from collections import OrderedDict
 import warnings
+from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
 TRANSFER_METRICS = OrderedDict([
@@ -17,17 +18,23 @@ TRANSFER_METRICS = OrderedDict([
     ('mIoU', 'mIoU'),
 ])
 
-
 # Pretraining (cohort) metrics written by CohortAccuracy; L-MCL adds the auxiliary classifiers and aggregate.
-PRETRAIN_METRICS = OrderedDict(
-    [('cohort/member_0/top1', 'member 0 top-1'), ('cohort/member_1/top1', 'member 1 top-1'),
-     ('cohort/ensemble/top1', 'ensemble top-1')] +
-    [(f'cohort/member_{i}/s{k}/top1', f'member {i} s{k} top-1') for i in range(2) for k in (1, 2, 3)] +
-    [(f'cohort/member_{i}/aggregate/top1', f'member {i} aggregate top-1') for i in range(2)])
+PRETRAIN_METRICS = OrderedDict([('cohort/member_0/top1', 'member 0 top-1'), ('cohort/member_1/top1', 'member 1 top-1'),
+                                ('cohort/ensemble/top1', 'ensemble top-1')] +
+                               [(f'cohort/member_{i}/s{k}/top1', f'member {i} s{k} top-1') for i in range(2)
+                                for k in (1, 2, 3)] +
+                               [(f'cohort/member_{i}/aggregate/top1', f'member {i} aggregate top-1') for i in range(2)])
 
 
-def collect_runs(runs: Sequence[str], metrics: 'OrderedDict[str, str]', out_dir: str, name: str, title: str,
-                 first_column: str, to_percent=lambda key: False, zoom: bool = False, strict: bool = False):
+def collect_runs(runs: Sequence[str],
+                 metrics: 'OrderedDict[str, str]',
+                 out_dir: str,
+                 name: str,
+                 title: str,
+                 first_column: str,
+                 to_percent=lambda key: False,
+                 zoom: bool = False,
+                 strict: bool = False):
     """``LABEL=WORK_DIR`` runs -> one row per label (mean ± std over its runs, n per cell) in <name>.md/.csv and
     a chart.
 
@@ -59,20 +66,22 @@ def collect_runs(runs: Sequence[str], metrics: 'OrderedDict[str, str]', out_dir:
 
 
 def collector_cli(argv, tool: str, description: str, **collect_kwargs) -> None:
-    """The shared command line of tools/analysis/collect_*.py: ``--run LABEL=WORK_DIR ... --out DIR``."""
+    """The shared command line of tools/analysis_tools/collect_*.py: ``--run LABEL=WORK_DIR ... --out DIR``."""
     import argparse
 
     from .cli import run_tool
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument('--run', action='append', required=True, help='LABEL=WORK_DIR (repeatable)')
     parser.add_argument('--out', required=True, help='output folder for the table (.md, .csv) and chart (.png)')
-    parser.add_argument('--strict', action='store_true', help='fail on a run that did not finish (default: '
-                        'leave it out with a warning)')
+    parser.add_argument(
+        '--strict',
+        action='store_true',
+        help='fail on a run that did not finish (default: '
+        'leave it out with a warning)')
     args = parser.parse_args(argv)
     if osp.exists(args.out) and not osp.isdir(args.out):
         raise SystemExit(f'{tool}: --out {args.out} is a file; give a folder')
-    markdown, chart = run_tool(tool, collect_runs, args.run, out_dir=args.out, strict=args.strict,
-                               **collect_kwargs)
+    markdown, chart = run_tool(tool, collect_runs, args.run, out_dir=args.out, strict=args.strict, **collect_kwargs)
     name = collect_kwargs['name']
     print(markdown)
     print(f'written: {args.out}/{name}.md, {name}.csv' + (f', {chart}' if chart else ''))
@@ -143,8 +152,10 @@ def scalar_records(work_dir: str) -> List[dict]:
         elif osp.exists(text_log):
             records += read_text_log(text_log)
     if not records and runs:
-        found = sorted({osp.basename(p) for p in glob.glob(osp.join(work_dir, '*', 'vis_data', '*'))} |
-                       {osp.basename(p) for p in glob.glob(osp.join(work_dir, '*', '*'))})
+        found = sorted({osp.basename(p)
+                        for p in glob.glob(osp.join(work_dir, '*', 'vis_data', '*'))}
+                       | {osp.basename(p)
+                          for p in glob.glob(osp.join(work_dir, '*', '*'))})
         if found:
             raise RunRecordError(f'{work_dir}: no vis_data/scalars.json and no <timestamp>.log with metrics in its '
                                  f'run folders (found: {", ".join(found[:8])}); keep LocalVisBackend in '
@@ -196,6 +207,26 @@ def last_metrics(work_dir: str, keys: Sequence[str]) -> Dict[str, float]:
     return found
 
 
+def t_quantile_975(dof: int) -> float:
+    from scipy.stats import t
+    return float(t.ppf(0.975, dof))
+
+
+def paired_interval(values: Sequence[float], reference: Sequence[float]) -> Tuple[float, float, float]:
+    """Mean of the per-seed differences ``values - reference`` and its 95 % t interval (low, high)."""
+    diffs = [v - r for v, r in zip(values, reference, strict=True)]
+    mean = statistics.mean(diffs)
+    if len(diffs) < 2:
+        return mean, math.nan, math.nan
+    half = t_quantile_975(len(diffs) - 1) * statistics.stdev(diffs) / math.sqrt(len(diffs))
+    return mean, mean - half, mean + half
+
+
+def format_interval(mean: float, low: float, high: float) -> str:
+    """``+1.01 [+0.28, +1.74]`` (no interval from a single seed)."""
+    return f'{mean:+.2f}' + ('' if math.isnan(low) else f' [{low:+.2f}, {high:+.2f}]')
+
+
 def summarise(values: List[float]) -> str:
     """``mean ± std (n=k)``; one value is shown alone with n=1."""
     if not values:
@@ -205,8 +236,11 @@ def summarise(values: List[float]) -> str:
     return f'{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f} (n={len(values)})'
 
 
-def write_table(rows: 'OrderedDict[str, Dict[str, List[float]]]', columns: 'OrderedDict[str, str]', out_dir: str,
-                name: str, first_column: str = 'initialisation') -> str:
+def write_table(rows: 'OrderedDict[str, Dict[str, List[float]]]',
+                columns: 'OrderedDict[str, str]',
+                out_dir: str,
+                name: str,
+                first_column: str = 'initialisation') -> str:
     """rows: label -> {metric key -> values}; writes <name>.md and <name>.csv, returns the markdown."""
     os.makedirs(out_dir, exist_ok=True)
     used = [k for k in columns if any(k in r for r in rows.values())]
@@ -225,10 +259,42 @@ def write_table(rows: 'OrderedDict[str, Dict[str, List[float]]]', columns: 'Orde
             cells = []
             for k in used:
                 values = metrics.get(k, [])
-                cells += [f'{statistics.mean(values):.4f}' if values else '',
-                          f'{statistics.stdev(values):.4f}' if len(values) > 1 else '', len(values)]
+                cells += [
+                    f'{statistics.mean(values):.4f}' if values else '',
+                    f'{statistics.stdev(values):.4f}' if len(values) > 1 else '',
+                    len(values)
+                ]
             writer.writerow([label] + cells)
     return markdown
+
+
+def paired_table(per_seed: Dict[str, Dict[str, Dict[int, float]]], pairs: Sequence[Tuple[str, str]],
+                 columns: 'OrderedDict[str, str]', labels: Dict[str, str]) -> str:
+    """Markdown: one row per (arm, reference) pair, per metric the mean per-seed difference arm - reference and
+    its 95 % t interval over the seeds both have. per_seed: arm -> metric -> {seed: value}."""
+    used = [k for k in columns if any(k in per_seed[a] and k in per_seed[r] for a, r in pairs)]
+    lines = ['| difference | ' + ' | '.join(columns[k] for k in used) + ' |', '|' + '---|' * (len(used) + 1)]
+    for arm, ref in pairs:
+        cells = []
+        for k in used:
+            a, r = per_seed[arm].get(k, {}), per_seed[ref].get(k, {})
+            seeds = sorted(set(a) & set(r))
+            cells.append(
+                format_interval(*paired_interval([a[i] for i in seeds], [r[i] for i in seeds])) +
+                f' (n={len(seeds)})' if seeds else '–')
+        lines.append(f'| {labels[arm]} − {labels[ref]} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def write_long_csv(per_seed: Dict[str, Dict[str, Dict[int, float]]], path: str) -> None:
+    """One row per arm x seed x metric: ``arm,seed,metric,value``."""
+    with open(path, 'w', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['arm', 'seed', 'metric', 'value'])
+        for arm, metrics in per_seed.items():
+            for metric, values in metrics.items():
+                for seed, value in sorted(values.items()):
+                    writer.writerow([arm, seed, metric, f'{value:.4f}'])
 
 
 def bar_chart(rows, columns, path: str, title: str, zoom: bool = False) -> Optional[str]:
@@ -269,7 +335,10 @@ def bar_chart(rows, columns, path: str, title: str, zoom: bool = False) -> Optio
 NOT_CURVES = ('step', 'epoch', 'iter', 'time', 'data_time', 'lr', 'memory')
 
 
-def plot_curves(runs: 'OrderedDict[str, str]', path: str, title: str = '', metrics: Optional[Sequence[str]] = None,
+def plot_curves(runs: 'OrderedDict[str, str]',
+                path: str,
+                title: str = '',
+                metrics: Optional[Sequence[str]] = None,
                 losses: Optional[Sequence[str]] = None) -> str:
     """Training curves of one or more runs (label -> work dir) written to ``path``: see :func:`curve_figure`."""
     import matplotlib.pyplot as plt
@@ -280,7 +349,9 @@ def plot_curves(runs: 'OrderedDict[str, str]', path: str, title: str = '', metri
     return path
 
 
-def curve_figure(runs: 'OrderedDict[str, str]', title: str = '', metrics: Optional[Sequence[str]] = None,
+def curve_figure(runs: 'OrderedDict[str, str]',
+                 title: str = '',
+                 metrics: Optional[Sequence[str]] = None,
                  losses: Optional[Sequence[str]] = None):
     """A figure of every loss term per iteration (log scale) and every validation metric per evaluation (each
     member, the ensemble, stage classifiers, mAP, mIoU, ...) of each run.
@@ -310,8 +381,8 @@ def curve_figure(runs: 'OrderedDict[str, str]', title: str = '', metrics: Option
         for key in val_keys:
             points = [(r['step'], r[key]) for r in val if key in r]
             if points:
-                ax_val.plot(*zip(*points), styles[n % 4], marker='o', markersize=3,
-                            label=prefix + key.split('cohort/')[-1])
+                ax_val.plot(
+                    *zip(*points), styles[n % 4], marker='o', markersize=3, label=prefix + key.split('cohort/')[-1])
                 drawn += 1
     if not drawn:
         raise RunRecordError(f'nothing to plot: none of {list(runs.values())} logged the requested keys')

@@ -6,6 +6,7 @@ from mmengine.runner import Runner
 
 from mcl_mm.engine.checkpoint import trust_directory
 from mcl_mm.engine.hooks.strict_pretrained_hook import PretrainedMismatchError
+from mcl_mm.engine.runtime import install_runtime_patches
 
 
 class CfgOptionsAction(DictAction):
@@ -50,7 +51,7 @@ def _check_batch_building_sampler(cfg: Config) -> None:
             sampler.get('batch_size') != loader.get('batch_size'):
         from .cli import ToolInputError
         raise ToolInputError(f"train_dataloader.batch_size={loader.get('batch_size')} but its MPerClassSampler builds "
-                         f"batches of {sampler.get('batch_size')}; set both (train_dataloader.sampler.batch_size)")
+                             f"batches of {sampler.get('batch_size')}; set both (train_dataloader.sampler.batch_size)")
 
 
 def _reroot(value, old: str, new: str):
@@ -81,7 +82,9 @@ def _cpu_friendly_backend(cfg: Config) -> None:
 
 
 def build_runner(cfg: Config) -> Runner:
-    """Build the runner the config asks for; the run's own work_dir is trusted for full checkpoint loading."""
+    """Build the runner the config asks for, with mcl_mm's checkpoint IO installed; the run's own work_dir is
+    trusted for full checkpoint loading."""
+    install_runtime_patches()
     trust_directory(cfg.work_dir)
     _cpu_friendly_backend(cfg)
     if 'runner_type' in cfg:

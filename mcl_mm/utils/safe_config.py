@@ -56,8 +56,7 @@ def config_from_data_text(text: str, what: str = 'the stored config') -> Config:
     data = {}
     try:
         for stmt in tree.body:
-            if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                    and isinstance(stmt.targets[0], ast.Name)):
+            if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
                 raise _refuse(stmt, text)
             data[stmt.targets[0].id] = _literal(stmt.value, text)
     except UnsafeConfigError as err:

@@ -32,6 +32,8 @@ class LoadImageFromFileChecked(LoadImageFromFile):
                 raise ValueError(f'cannot load image {path}: {err}. Fix or remove the file, or set '
                                  "on_error='skip' on LoadImageFromFileChecked to skip such files") from None
             self.skipped += 1
-            print_log(f'skipped undecodable image {path} ({self.skipped} skipped so far in this worker): {err}',
-                      logger='current', level=30)
+            print_log(
+                f'skipped undecodable image {path} ({self.skipped} skipped so far in this worker): {err}',
+                logger='current',
+                level=30)
             return None

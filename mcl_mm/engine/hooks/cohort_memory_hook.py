@@ -22,8 +22,7 @@ class CohortMemoryHook(Hook):
                              '(model.memory=None): remove the hook or configure model.memory')
         labels = dataset_labels(runner.train_dataloader.dataset)
         if memory.is_labelled:
-            if len(labels) != memory.num_samples or not torch.equal(
-                    memory.labels.cpu(), torch.from_numpy(labels)):
+            if len(labels) != memory.num_samples or not torch.equal(memory.labels.cpu(), torch.from_numpy(labels)):
                 raise ValueError('the memory bank restored from the checkpoint was built for a different '
                                  'training set (its label table differs from the dataset): resume with the '
                                  'same data, or start a new run')

@@ -2,8 +2,8 @@
 import math
 
 from mmengine.hooks import Hook
-from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 
 from mcl_mm.registry import HOOKS
 

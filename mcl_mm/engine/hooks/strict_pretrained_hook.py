@@ -2,10 +2,11 @@
 loads with ``strict=False`` and only warns, so a file that fits nothing leaves a randomly initialised
 detector / segmentor that looks pretrained. This hook turns that into an error before the first step."""
 from mmengine.hooks import Hook
-from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 
 from mcl_mm.engine.checkpoint import load_checkpoint_file
+from mcl_mm.engine.runtime import install_runtime_patches
 from mcl_mm.registry import HOOKS
 
 
@@ -33,6 +34,8 @@ class StrictPretrainedHook(Hook):
 
     def __init__(self, module: str = 'backbone'):
         self.module = module
+        # Built from mmdet's / mmseg's own tools too: give their runs the same checkpoint IO as ours.
+        install_runtime_patches()
 
     def before_train(self, runner) -> None:
         init_cfg = runner.cfg.model.get(self.module, {}).get('init_cfg')
@@ -51,13 +54,17 @@ class StrictPretrainedHook(Hook):
             raise PretrainedMismatchError(
                 f'model.{self.module}.init_cfg: {path} (prefix {prefix}) does not fit the {self.module}; '
                 f'missing keys: {show_keys(missing)}; unexpected keys: {show_keys(unexpected)}; shape '
-                f'mismatches: {show_keys(shapes)}. Pass the right file (tools/extract_backbone.py output: '
-                'prefix=None; cohort checkpoint: prefix=members.<i>.backbone.; publish_model file: prefix=backbone.)')
-        differ = {k for k in own if own[k].dtype.is_floating_point
-                  and not own[k].cpu().equal(state[k].to(own[k].dtype))}
+                f'mismatches: {show_keys(shapes)}. Pass the right file '
+                '(tools/model_converters/extract_backbone.py output: prefix=None; cohort checkpoint: '
+                'prefix=members.<i>.backbone.; publish_model file: prefix=backbone.)')
+        differ = {
+            k
+            for k in own if own[k].dtype.is_floating_point and not own[k].cpu().equal(state[k].to(own[k].dtype))
+        }
         if differ:
-            raise PretrainedMismatchError(f'model.{self.module}.init_cfg: the weights of {path} were not loaded into the '
-                             f'{self.module} ({show_keys(differ)} differ after initialisation)')
+            raise PretrainedMismatchError(
+                f'model.{self.module}.init_cfg: the weights of {path} were not loaded into the '
+                f'{self.module} ({show_keys(differ)} differ after initialisation)')
         runner.logger.info(f'StrictPretrainedHook: all {len(own)} tensors of model.{self.module} come from {path}')
 
 

@@ -9,6 +9,7 @@ from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
 from mcl_mm.registry import MODELS
+from ..losses.contrastive import check_cohort_size
 
 MEMBER_KEYS = {'backbone', 'neck', 'head', 'train_cfg', 'init_cfg', 'type'}
 
@@ -22,8 +23,7 @@ def member_configs(members, num_members, algorithm: str) -> List[dict]:
         members = [copy.deepcopy(members) for _ in range(num_members)]
     elif num_members is not None and num_members != len(members):
         raise ValueError(f'{algorithm}: num_members={num_members} disagrees with the {len(members)} member configs')
-    if len(members) < 2:
-        raise ValueError(f'{algorithm} needs a cohort of at least 2 members, got {len(members)}')
+    check_cohort_size(len(members), algorithm)
     configs = []
     for i, member in enumerate(members):
         member = copy.deepcopy(dict(member))
@@ -104,12 +104,17 @@ class CohortClassifier(BaseModel):
     def predict(self, inputs: Tensor, data_samples: Optional[List[DataSample]] = None) -> List[DataSample]:
         """Ensemble prediction (mean of member softmaxes) in ``pred_score``; each member's scores in
         ``member_scores`` (M, C) for :class:`CohortAccuracy`."""
-        scores = torch.stack([
-            member.head(member.extract_feat(inputs)).softmax(dim=1) for member in self.members
-        ], dim=1)  # (B, M, C)
+        logits = [member.head(member.extract_feat(inputs)) for member in self.members]
+        return self.pack_predictions(logits, data_samples)
+
+    @staticmethod
+    def pack_predictions(logits: Sequence[Tensor], data_samples: Optional[List[DataSample]]) -> List[DataSample]:
+        """The members' final logits as predictions: the ensemble (mean of the softmaxes) in ``pred_score`` /
+        ``pred_label``, each member's scores in ``member_scores`` (M, C)."""
+        scores = torch.stack([z.softmax(dim=1) for z in logits], dim=1)  # (B, M, C)
         ensemble = scores.mean(1)
         if data_samples is None:
-            data_samples = [DataSample() for _ in range(inputs.shape[0])]
+            data_samples = [DataSample() for _ in range(scores.shape[0])]
         for sample, member_scores, score in zip(data_samples, scores, ensemble):
             sample.set_pred_score(score).set_pred_label(score.argmax(keepdim=True))
             sample.set_field(member_scores, 'member_scores', dtype=torch.Tensor)

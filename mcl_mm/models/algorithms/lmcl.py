@@ -14,11 +14,10 @@ from mcl_mm.registry import MODELS
 from ..compile import MaybeCompiled
 from ..heads.auxiliary_branches import capture_stage_outputs
 from ..losses.contrastive import MCL_TERMS, kl_div_with_temperature
-from ..losses.layer_contrast import layerwise_contrast_losses
+from ..losses.layer_contrast import check_lmcl_mode, layerwise_contrast_losses
 from ..utils.lookahead import sgd_hyperparams, sgd_lookahead_step
 from .mcl import MCL
 
-LMCL_MODES = ('v1', 'v2')
 # 'network': the network optimizer's own update (its momentum buffers, Nesterov); 'authors': the authors'
 # MetaSGD (the network's lr, momentum and weight decay, momentum buffers from zero, no Nesterov).
 LOOKAHEADS = ('network', 'authors')
@@ -69,10 +68,8 @@ class LMCL(MCL):
                  meta: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        if mode not in LMCL_MODES:
-            raise ValueError(f'LMCL mode must be one of {LMCL_MODES}, got {mode!r}')
-        super().__init__(members, num_members, embed_head, loss, memory, shared_trunk, data_preprocessor,
-                         init_cfg)
+        check_lmcl_mode(mode, [1])  # the mode now; the stage counts once the branches exist
+        super().__init__(members, num_members, embed_head, loss, memory, shared_trunk, data_preprocessor, init_cfg)
         # Every contrastive weight at 0 in v1 = the branches-only ablation: members with their auxiliary
         # classifiers trained independently (deep supervision, no contrast, no heads, no bank).
         self.contrast = self.loss_module.uses_contrast
@@ -85,14 +82,14 @@ class LMCL(MCL):
         self.mode = mode
         # The ordinary step's contrast may be compiled (as MCLLoss's); the meta step differentiates through it
         # twice, which compiled code does not support, so it stays eager.
-        self._layer_terms = MaybeCompiled(partial(layerwise_contrast_losses, fused=True),
-                                          self.loss_module.compile_mode, 'LMCL contrast',
-                                          eager_fn=layerwise_contrast_losses)
+        self._layer_terms = MaybeCompiled(
+            partial(layerwise_contrast_losses, fused=True),
+            self.loss_module.compile_mode,
+            'LMCL contrast',
+            eager_fn=layerwise_contrast_losses)
         self.branches = nn.ModuleList(self._build_branches(branches, embed_head if self.contrast else None))
         self.num_stages = [b.num_branches + 1 for b in self.branches]
-        if mode == 'v1' and len(set(self.num_stages)) != 1:
-            raise ValueError(f'LMCL v1 needs the same number of taps for every member, got stages '
-                             f'{self.num_stages}; use mode="v2" for members of different depth')
+        check_lmcl_mode(mode, self.num_stages)
         self.aggregators = self.weight_net = None
         if mode == 'v2':
             self.aggregate_kd_weight = aggregate_kd_weight
@@ -100,9 +97,10 @@ class LMCL(MCL):
                 MODELS.build(dict(type='StageAggregator', in_channels=m.head.in_channels, num_stages=s))
                 for m, s in zip(self.members, self.num_stages))
             self.weight_net = MODELS.build(
-                dict(type='LayerMatchWeightNet',
-                     in_channels=[[m.head.in_channels] * s for m, s in zip(self.members, self.num_stages)],
-                     **(weight_net or {})))
+                dict(
+                    type='LayerMatchWeightNet',
+                    in_channels=[[m.head.in_channels] * s for m, s in zip(self.members, self.num_stages)],
+                    **(weight_net or {})))
             meta = dict(meta or {})
             self.meta_freq = int(meta.pop('freq', 50))
             self.meta_times = int(meta.pop('times', 2))
@@ -125,9 +123,13 @@ class LMCL(MCL):
             # Stage embeddings are contrasted with the final ones: same head shape unless configured otherwise.
             head = {k: v for k, v in (embed_head or dict(type='ContrastEmbedHead')).items() if k != 'in_channels'}
             cfg.setdefault('embed_head', head if self.contrast else None)
-            built.append(MODELS.build(cfg, default_args=dict(
-                backbone=member.backbone, in_channels=member.head.in_channels,
-                num_classes=member.head.num_classes)))
+            built.append(
+                MODELS.build(
+                    cfg,
+                    default_args=dict(
+                        backbone=member.backbone,
+                        in_channels=member.head.in_channels,
+                        num_classes=member.head.num_classes)))
         return built
 
     # ------------------------------------------------------------------ stage outputs
@@ -161,7 +163,11 @@ class LMCL(MCL):
         """The member head's classification loss (its CE config: label smoothing etc.) on any logits."""
         return self.members[member_idx].head._get_loss(logits, data_samples)['loss']
 
-    def _contrast(self, views, labels, bank: dict, pair_weights: Optional[Tensor],
+    def _contrast(self,
+                  views,
+                  labels,
+                  bank: dict,
+                  pair_weights: Optional[Tensor],
                   allow_compile: bool = True) -> Dict[str, Tensor]:
         """Weighted contrastive terms: per stage (v1, ``loss_<term>_<stage>``) or summed over pairs (v2)."""
         lm = self.loss_module
@@ -174,7 +180,8 @@ class LMCL(MCL):
         if self.mode == 'v1':
             return {
                 f'loss_{key}_{stage_label(k, len(terms))}': weights[key] * stage_terms[key]
-                for k, stage_terms in enumerate(terms) for key in MCL_TERMS if weights[key] != 0
+                for k, stage_terms in enumerate(terms)
+                for key in MCL_TERMS if weights[key] != 0
             }
         return {f'loss_{key}': weights[key] * terms[key] for key in MCL_TERMS if weights[key] != 0}
 
@@ -279,8 +286,10 @@ class LMCL(MCL):
             outer = objective('meta_outer', theta)
             phi_grads = torch.autograd.grad(outer, phi, allow_unused=True)
         phi_grads = [torch.zeros_like(p) if g is None else g.detach() for p, g in zip(phi, phi_grads)]
-        logs = dict(meta_inner_loss=inner[0] if inner else float('nan'), meta_ce_lookahead=float(ce.detach()),
-                    meta_ce_outer=float(outer.detach()))
+        logs = dict(
+            meta_inner_loss=inner[0] if inner else float('nan'),
+            meta_ce_lookahead=float(ce.detach()),
+            meta_ce_outer=float(outer.detach()))
         return phi_grads, logs
 
     def meta_step(self, data: dict, network_optimizer: torch.optim.Optimizer, weight_optim_wrapper) -> Dict[str, float]:
@@ -307,18 +316,12 @@ class LMCL(MCL):
         """As :meth:`MCL.predict` (ensemble of the members' final classifiers), plus ``stage_scores`` (per
         member, the auxiliary classifiers' softmaxes) and, in v2, ``aggregate_scores`` (M, C)."""
         feats, logits, _ = self._stage_outputs(inputs, embed=False)
-        members = torch.stack([z[-1].softmax(1) for z in logits], dim=1)  # (B, M, C)
+        data_samples = self.pack_predictions([z[-1] for z in logits], data_samples)
         stages = [torch.stack([z.softmax(1) for z in member[:-1]], dim=1) for member in logits]  # M x (B, S-1, C)
         aggregate = None
         if self.mode == 'v2':
-            aggregate = torch.stack([agg(f, z).softmax(1) for agg, f, z in zip(self.aggregators, feats, logits)],
-                                    dim=1)
-        ensemble = members.mean(1)
-        if data_samples is None:
-            data_samples = [DataSample() for _ in range(inputs.shape[0])]
+            aggregate = torch.stack([agg(f, z).softmax(1) for agg, f, z in zip(self.aggregators, feats, logits)], dim=1)
         for b, sample in enumerate(data_samples):
-            sample.set_pred_score(ensemble[b]).set_pred_label(ensemble[b].argmax(keepdim=True))
-            sample.set_field(members[b], 'member_scores', dtype=torch.Tensor)
             sample.set_field([member_stages[b] for member_stages in stages], 'stage_scores')
             if aggregate is not None:
                 sample.set_field(aggregate[b], 'aggregate_scores', dtype=torch.Tensor)

@@ -27,8 +27,8 @@ class SelfSupMember(BaseModule):
     """One member's query encoder: ``backbone`` + ``neck``, no classifier (``head`` is None).
 
     Stored as ``members.<i>`` by :class:`MoCoMCL`, so its backbone lives under ``members.<i>.backbone.`` in every
-    checkpoint: the prefix tools/extract_backbone.py, tools/publish_model.py and the linear-evaluation and transfer
-    configs read.
+    checkpoint: the prefix tools/model_converters/extract_backbone.py, tools/model_converters/publish_model.py and
+    the linear-evaluation and transfer configs read.
     """
 
     def __init__(self, backbone: dict, neck: dict, init_cfg: Optional[dict] = None):
@@ -109,7 +109,8 @@ class MoCoMCL(BaseModel):
             raise ValueError(f'MoCoMCL momentum is the weight of the query encoder in the key-encoder update, '
                              f'in (0, 1] (the authors\' m = 0.999 is momentum=0.001), got {momentum}')
         self.members = nn.ModuleList(
-            [SelfSupMember(**cfg) for cfg in selfsup_member_configs(members, num_members, type(self).__name__)])
+            [SelfSupMember(**cfg) for cfg in selfsup_member_configs(members, num_members,
+                                                                    type(self).__name__)])
         self.num_members = len(self.members)
         self.key_encoders = nn.ModuleList(
             [ExponentialMovingAverage(self._query_encoder(i), momentum) for i in range(self.num_members)])
@@ -136,7 +137,9 @@ class MoCoMCL(BaseModel):
                         p_k.copy_(p_q)
 
     # ------------------------------------------------------------------ forward
-    def forward(self, inputs: Union[Tensor, List[Tensor]], data_samples: Optional[List[DataSample]] = None,
+    def forward(self,
+                inputs: Union[Tensor, List[Tensor]],
+                data_samples: Optional[List[DataSample]] = None,
                 mode: str = 'tensor'):
         if mode == 'tensor':
             return self.extract_feat(inputs)
@@ -184,8 +187,10 @@ class MoCoMCL(BaseModel):
         for i, encoder in enumerate(self.key_encoders):
             encoder.update_parameters(self._query_encoder(i))
         shuffled, idx_unshuffle = batch_shuffle_ddp(im_k)
-        return [batch_unshuffle_ddp(F.normalize(encoder(shuffled)[0], dim=1), idx_unshuffle)
-                for encoder in self.key_encoders]
+        return [
+            batch_unshuffle_ddp(F.normalize(encoder(shuffled)[0], dim=1), idx_unshuffle)
+            for encoder in self.key_encoders
+        ]
 
     @torch.no_grad()
     def _dequeue_and_enqueue(self, keys: Sequence[Tensor]) -> None:

@@ -138,7 +138,11 @@ class CifarResNet(_CifarStagedNet):
         out_indices: stages to return (default: the last).
     """
 
-    def __init__(self, depth: int = 32, block: str = 'basic', base_channels: int = 16, out_indices=(2, ),
+    def __init__(self,
+                 depth: int = 32,
+                 block: str = 'basic',
+                 base_channels: int = 16,
+                 out_indices=(2, ),
                  init_cfg=None):
         layers_per_block = {'basic': 2, 'bottleneck': 3}
         if block not in layers_per_block:
@@ -148,7 +152,8 @@ class CifarResNet(_CifarStagedNet):
             raise ValueError(f'CifarResNet with {block} blocks needs depth = {per_stage}n+2, got {depth}')
         super().__init__(out_indices, init_cfg)
         num_blocks = (depth - 2) // per_stage
-        block_cls, expansion = (CifarBasicBlock, 1) if block == 'basic' else (CifarBottleneck, CifarBottleneck.expansion)
+        block_cls, expansion = (CifarBasicBlock, 1) if block == 'basic' else (CifarBottleneck,
+                                                                              CifarBottleneck.expansion)
         widths = [base_channels * expansion, base_channels * 2 * expansion, base_channels * 4 * expansion]
         self.conv1 = nn.Conv2d(3, base_channels, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(base_channels)
@@ -172,7 +177,11 @@ class WideResNet(_CifarStagedNet):
         drop_rate: dropout inside blocks (0 in the paper's MCL runs).
     """
 
-    def __init__(self, depth: int = 40, widen_factor: int = 2, drop_rate: float = 0.0, out_indices=(2, ),
+    def __init__(self,
+                 depth: int = 40,
+                 widen_factor: int = 2,
+                 drop_rate: float = 0.0,
+                 out_indices=(2, ),
                  init_cfg=None):
         if (depth - 4) % 6 != 0:
             raise ValueError(f'WideResNet depth must be 6n+4 (16, 28, 40, ...), got {depth}')
@@ -184,8 +193,8 @@ class WideResNet(_CifarStagedNet):
         for i, (name, width) in enumerate(zip(self.stage_names, widths)):
             self.add_module(
                 name,
-                self._make_stage(WideBasicBlock, in_channels, width, num_blocks, 1 if i == 0 else 2,
-                                 drop_rate=drop_rate))
+                self._make_stage(
+                    WideBasicBlock, in_channels, width, num_blocks, 1 if i == 0 else 2, drop_rate=drop_rate))
             in_channels = width
         self.bn_final = nn.BatchNorm2d(widths[-1])
         self.relu_final = nn.ReLU(inplace=True)  # a module, so L-MCL branches can copy the tail

@@ -30,14 +30,20 @@ from torch import Tensor, nn
 from mcl_mm.registry import MODELS
 
 
-def _preact_conv(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
-                 dilation: int = 1, groups: int = 1) -> nn.Sequential:
+def _preact_conv(in_channels: int,
+                 out_channels: int,
+                 kernel_size: int,
+                 stride: int = 1,
+                 padding: int = 0,
+                 dilation: int = 1,
+                 groups: int = 1) -> nn.Sequential:
     """BN -> ReLU -> conv (no bias), HCGNet's basic unit."""
-    return nn.Sequential(OrderedDict(
-        bn=nn.BatchNorm2d(in_channels),
-        relu=nn.ReLU(inplace=True),
-        conv=nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, dilation=dilation, groups=groups,
-                       bias=False)))
+    return nn.Sequential(
+        OrderedDict(
+            bn=nn.BatchNorm2d(in_channels),
+            relu=nn.ReLU(inplace=True),
+            conv=nn.Conv2d(
+                in_channels, out_channels, kernel_size, stride, padding, dilation=dilation, groups=groups, bias=False)))
 
 
 def _context_pool(x: Tensor, context: nn.Conv2d) -> Tensor:
@@ -107,8 +113,7 @@ class HCGTransition(nn.Module):
         super().__init__()
         mid = in_channels - (in_channels - out_channels) // 2
         self.reduce = nn.Sequential(
-            _preact_conv(in_channels, mid, 1),
-            _preact_conv(mid, out_channels, 3, stride=2, padding=1))
+            _preact_conv(in_channels, mid, 1), _preact_conv(mid, out_channels, 3, stride=2, padding=1))
         self.gate = GateCell(out_channels, forget_reduction=4, update_reduction=4)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -22,8 +22,10 @@ def capture_stage_outputs(backbone: nn.Module, names: Sequence[str]) -> Iterator
     captured: Dict[str, Tensor] = {}
     handles = []
     for name in names:
+
         def hook(module, args, output, name=name):
             captured[name] = output
+
         handles.append(_stage(backbone, name).register_forward_hook(hook))
     try:
         yield captured
@@ -46,8 +48,8 @@ def _stage(backbone: nn.Module, name: str) -> nn.Module:
 
 
 def _check_depth(depth) -> None:
-    ok = depth in BRANCH_DEPTHS if isinstance(depth, str) else (
-        isinstance(depth, int) and not isinstance(depth, bool) and depth >= 1)
+    ok = depth in BRANCH_DEPTHS if isinstance(depth, str) else (isinstance(depth, int) and not isinstance(depth, bool)
+                                                                and depth >= 1)
     if not ok:
         raise ValueError(f'AuxiliaryBranches depth must be one of {BRANCH_DEPTHS} or a block count >= 1 '
                          f'(or a list of those, one per tap), got {depth!r}')
@@ -104,8 +106,8 @@ class AuxiliaryBranches(BaseModule):
                  depth: Union[str, int, Sequence[Union[str, int]]] = 'full',
                  tail: Sequence[str] = (),
                  embed_head: Optional[dict] = dict(type='ContrastEmbedHead'),
-                 init_cfg=(dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu'),
-                           dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']))):
+                 init_cfg=(dict(type='Kaiming', layer='Conv2d', mode='fan_out',
+                                nonlinearity='relu'), dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']))):
         super().__init__(init_cfg=list(init_cfg) if init_cfg else None)
         stages, taps = tuple(stages), tuple(taps)
         unknown = [t for t in taps if t not in stages[:-1]]
@@ -126,8 +128,8 @@ class AuxiliaryBranches(BaseModule):
             remaining += [_stage(backbone, name) for name in tail]
             self.branches.append(nn.Sequential(*[_fresh_copy(m, depth_of[tap]) for m in remaining]))
         self.classifiers = nn.ModuleList(nn.Linear(in_channels, num_classes) for _ in self.taps)
-        self.embed_heads = nn.ModuleList(
-            MODELS.build(dict(embed_head, in_channels=in_channels)) for _ in self.taps) if embed_head else None
+        self.embed_heads = nn.ModuleList(MODELS.build(dict(embed_head, in_channels=in_channels))
+                                         for _ in self.taps) if embed_head else None
 
     @property
     def num_branches(self) -> int:

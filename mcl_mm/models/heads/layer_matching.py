@@ -15,9 +15,7 @@ def pair_weights_from_projections(projections: Sequence[Sequence[Tensor]]) -> Te
     :func:`cross_member_pairs`."""
     normed = [[F.normalize(p, dim=1) for p in member] for member in projections]
     pairs = cross_member_pairs([len(member) for member in projections])
-    return torch.stack([
-        torch.sigmoid((normed[i][k] * normed[j][z]).sum(1)) for (i, k), (j, z) in pairs
-    ])
+    return torch.stack([torch.sigmoid((normed[i][k] * normed[j][z]).sum(1)) for (i, k), (j, z) in pairs])
 
 
 @MODELS.register_module()
@@ -54,8 +52,7 @@ class StageAggregator(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.num_stages = num_stages
         self.gate = nn.Sequential(
-            nn.Linear(num_stages * in_channels, in_channels), nn.ReLU(inplace=True),
-            nn.Linear(in_channels, num_stages))
+            nn.Linear(num_stages * in_channels, in_channels), nn.ReLU(inplace=True), nn.Linear(in_channels, num_stages))
 
     def forward(self, feats: Sequence[Tensor], logits: Sequence[Tensor]) -> Tensor:
         if len(feats) != self.num_stages or len(logits) != self.num_stages:

@@ -11,7 +11,7 @@ Both paths reduce to the same three building blocks on a stack of "relation" log
 * :func:`pairwise_kl` — Soft ICL, KL(R[i, j] || R[j, i]) over ordered pairs;
 * :func:`member_kl` — Soft VCL, KL(R[m, m] || R[m', m']) over ordered pairs.
 """
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -136,19 +136,31 @@ def memory_contrast_losses(embeddings: Sequence[Tensor],
     Returns:
         dict with scalar tensors ``vcl``, ``soft_vcl``, ``icl``, ``soft_icl``.
     """
-    _check_cohort(len(embeddings))
+    check_cohort_size(len(embeddings))
     anchors = torch.stack(list(embeddings))  # (M, B, D)
     relations = memory_relations(memories, pos_idx, neg_idx, anchors, tau, fused=fused)
     return memory_terms(relations, pos_idx.shape[1], kl_temperature)
 
 
-def _check_cohort(num_members: int) -> None:
+def check_cohort_size(num_members: int, who: str = 'MCL') -> None:
     if num_members < 2:
-        raise ValueError(f'MCL needs a cohort of at least 2 members, got {num_members}')
+        raise ValueError(f'{who} needs a cohort of at least 2 members, got {num_members}')
 
 
-def memory_relations(memories: Union[Tensor, Sequence[Tensor]], pos_idx: Tensor, neg_idx: Tensor,
-                     anchors: Tensor, tau: float, fused: bool = False) -> Tensor:
+KD_STUDENTS = ('all', 'last')
+
+
+def check_kd_students(students: str) -> None:
+    if students not in KD_STUDENTS:
+        raise ValueError(f"logit KD students must be 'all' or 'last', got {students!r}")
+
+
+def memory_relations(memories: Union[Tensor, Sequence[Tensor]],
+                     pos_idx: Tensor,
+                     neg_idx: Tensor,
+                     anchors: Tensor,
+                     tau: float,
+                     fused: bool = False) -> Tensor:
     """Scores of every bank's sampled rows against every anchor view: (G, V, B, K).
 
     ``out[g, v, b, k] = <bank_g[idx[b, k]], anchors[v, b]> / tau`` with ``idx = [pos_idx, neg_idx]``. With
@@ -179,6 +191,25 @@ def memory_relations(memories: Union[Tensor, Sequence[Tensor]], pos_idx: Tensor,
     return (out.view(batch, num_banks, -1, num_views).permute(1, 3, 0, 2) / tau).contiguous()
 
 
+def bank_positive_masks(relations: Tensor, num_pos: int) -> Tuple[Tensor, Tensor]:
+    """Positives of the bank path's candidate columns ``[own slot, pos_k same-class slots, negatives]``:
+    ICL (B, K) = own slot + pos_k slots; VCL (B, K - 1), own slot dropped = the pos_k slots."""
+    batch, num_candidates = relations.shape[-2:]
+    icl_pos = torch.zeros(batch, num_candidates, dtype=torch.bool, device=relations.device)
+    icl_pos[:, :num_pos] = True
+    vcl_pos = icl_pos[:, 1:].clone()
+    vcl_pos[:, num_pos - 1:] = False
+    return icl_pos, vcl_pos
+
+
+def inbatch_positive_masks(labels: Tensor) -> Tuple[Tensor, Tensor]:
+    """In-batch positives (same class, not the same image) and valid candidates (not the same image), (B, B):
+    as in the authors' code the same image, from either member, is neither a positive nor a negative."""
+    not_self = ~torch.eye(len(labels), dtype=torch.bool, device=labels.device)
+    same_class = labels.view(-1, 1) == labels.view(1, -1)
+    return same_class & not_self, not_self
+
+
 def memory_terms(relations: Tensor, num_pos: int, kl_temperature: float) -> Dict[str, Tensor]:
     """The four MCL terms from bank relations ``R[i, j]`` = bank of i scored against embedding j.
 
@@ -188,16 +219,9 @@ def memory_terms(relations: Tensor, num_pos: int, kl_temperature: float) -> Dict
         relations: (..., M, M, B, K); the first ``num_pos`` columns (own slot + pos_k) are the ICL positives.
         num_pos: 1 + pos_k.
     """
-    batch, num_candidates = relations.shape[-2:]
-    # ICL (i -> j): bank of i, embedding of j; positives = own slot + pos_k same-class slots.
-    icl_pos = torch.zeros(batch, num_candidates, dtype=torch.bool, device=relations.device)
-    icl_pos[:, :num_pos] = True
+    icl_pos, vcl_pos = bank_positive_masks(relations, num_pos)
     icl = _off_diagonal_sum(multi_positive_nll(relations, icl_pos))
-
-    # VCL (m): own bank, own embedding, own slot dropped; positives = the pos_k same-class slots.
-    vcl_logits = _member_diagonal(relations)[..., 1:]  # (..., M, B, K - 1)
-    vcl_pos = icl_pos[:, 1:].clone()
-    vcl_pos[:, num_pos - 1:] = False
+    vcl_logits = _member_diagonal(relations)[..., 1:]  # (..., M, B, K - 1): own bank, own slot dropped
     vcl = multi_positive_nll(vcl_logits, vcl_pos).sum(-1)
 
     return dict(
@@ -246,7 +270,7 @@ def inbatch_contrast_losses(embeddings: Sequence[Tensor],
     Returns:
         dict with scalar tensors ``vcl``, ``soft_vcl``, ``icl``, ``soft_icl``.
     """
-    _check_cohort(len(embeddings))
+    check_cohort_size(len(embeddings))
     anchors = torch.stack(list(embeddings))  # (M, B, D)
     relations = torch.einsum('ibd,jcd->ijbc', anchors, anchors) / tau  # (M, M, B, B)
     return inbatch_terms(relations, labels, kl_temperature)
@@ -261,10 +285,8 @@ def inbatch_terms(relations: Tensor, labels: Tensor, kl_temperature: float) -> D
         relations: (..., M, M, B, B).
         labels: (B,).
     """
-    batch = relations.shape[-1]
-    not_self = ~torch.eye(batch, dtype=torch.bool, device=relations.device)
-    same_class = labels.view(-1, 1) == labels.view(1, -1)
-    nll = multi_positive_nll(relations, same_class & not_self, valid_mask=not_self)  # (..., M, M)
+    positives, valid = inbatch_positive_masks(labels)
+    nll = multi_positive_nll(relations, positives, valid_mask=valid)  # (..., M, M)
     return dict(
         vcl=nll.diagonal(dim1=-2, dim2=-1).sum(-1),
         soft_vcl=member_kl(_member_diagonal(relations), kl_temperature),
@@ -279,8 +301,7 @@ def ensemble_logit_kd(logits: Sequence[Tensor], temperature: float = 3.0, studen
     ``students='all'``: every member (the authors' M = 2 runs); ``'last'``: only the last member (the authors'
     M = 4 CIFAR and ImageNet runs, "MCL (x4) + logit KD").
     """
-    if students not in ('all', 'last'):
-        raise ValueError(f"logit KD students must be 'all' or 'last', got {students!r}")
+    check_kd_students(students)
     stacked = torch.stack(list(logits))  # (M, B, C)
     teacher = stacked.mean(0, keepdim=True).expand_as(stacked)
     if students == 'last':

@@ -19,10 +19,26 @@ import torch
 from torch import Tensor
 
 from ..utils.pairs import cross_member_pairs
-from .contrastive import MCL_TERMS, block_kl_matrix, memory_relations, per_anchor_nll
+from .contrastive import (MCL_TERMS, bank_positive_masks, block_kl_matrix, inbatch_positive_masks, memory_relations,
+                          per_anchor_nll)
+
+LMCL_MODES = ('v1', 'v2')
 
 
-def _view_relations(views: Sequence[Sequence[Tensor]], tau: float, memories=None, pos_idx=None, neg_idx=None,
+def check_lmcl_mode(mode: str, stages: Sequence[int]) -> None:
+    """A known mode; v1 (same-stage cohorts) needs the same number of stages (taps + final) for every member."""
+    if mode not in LMCL_MODES:
+        raise ValueError(f'L-MCL mode must be one of {LMCL_MODES}, got {mode!r}')
+    if mode == 'v1' and len(set(stages)) != 1:
+        raise ValueError(f'L-MCL v1 needs the same number of taps for every member, got stages {list(stages)}; '
+                         'use mode="v2" for members of different depth')
+
+
+def _view_relations(views: Sequence[Sequence[Tensor]],
+                    tau: float,
+                    memories=None,
+                    pos_idx=None,
+                    neg_idx=None,
                     fused: bool = False):
     """All views stacked (V, B, D) and scored: in-batch (V, V, B, B) or against the banks (M, V, B, K)."""
     anchors = torch.stack([v for member_views in views for v in member_views])
@@ -39,28 +55,22 @@ class _Blocks:
     slot dropped; in-batch: S_aa). NLLs are per anchor, (N, B); KLs are (B, N_student, N_teacher).
     """
 
-    def __init__(self, relations: Tensor, owner: Tensor, labels: Tensor, kl_temperature: float,
-                 num_pos: Optional[int]):
+    def __init__(self, relations: Tensor, owner: Tensor, labels: Tensor, kl_temperature: float, num_pos: Optional[int]):
         self.owner, self.num_views, self.batch = owner, len(owner), relations.shape[-2]
         self.on_bank = num_pos is not None
         if self.on_bank:
             num_banks, _, batch, num_candidates = relations.shape
-            icl_pos = torch.zeros(batch, num_candidates, dtype=torch.bool, device=relations.device)
-            icl_pos[:, :num_pos] = True
+            icl_pos, vcl_pos = bank_positive_masks(relations, num_pos)
             blocks = relations.reshape(num_banks * self.num_views, batch, num_candidates)
             self.icl_nll, icl_has_pos = per_anchor_nll(blocks, icl_pos)
             self.icl_kl = block_kl_matrix(blocks, kl_temperature)
             own = relations[owner, torch.arange(self.num_views, device=relations.device), :, 1:]  # (V, B, K - 1)
-            vcl_pos = icl_pos[:, 1:].clone()
-            vcl_pos[:, num_pos - 1:] = False
             self.vcl_nll, vcl_has_pos = per_anchor_nll(own, vcl_pos)
             self.vcl_kl = block_kl_matrix(own, kl_temperature)
         else:
             batch = relations.shape[-1]
-            not_self = ~torch.eye(batch, dtype=torch.bool, device=relations.device)
-            same_class = labels.view(-1, 1) == labels.view(1, -1)
             blocks = relations.reshape(self.num_views**2, batch, batch)
-            self.icl_nll, icl_has_pos = per_anchor_nll(blocks, same_class & not_self, not_self)
+            self.icl_nll, icl_has_pos = per_anchor_nll(blocks, *inbatch_positive_masks(labels))
             self.icl_kl = block_kl_matrix(blocks, kl_temperature)
             self.vcl_nll, self.vcl_kl, vcl_has_pos = self.icl_nll, self.icl_kl, icl_has_pos
         self.icl_anchors = icl_has_pos.sum().clamp(min=1)
@@ -92,6 +102,7 @@ def _weighted_sum(weights: Tensor, per_anchor: Tensor) -> Tensor:
     """sum over the last two dims (cohort members or pairs, anchors) of weights * values."""
     return (weights * per_anchor).sum((-2, -1))
 
+
 def layerwise_contrast_losses(views: Sequence[Sequence[Tensor]],
                               labels: Tensor,
                               mode: str,
@@ -118,11 +129,7 @@ def layerwise_contrast_losses(views: Sequence[Sequence[Tensor]],
     """
     num_members = len(views)
     stages = [len(member_views) for member_views in views]
-    if mode not in ('v1', 'v2'):
-        raise ValueError(f'L-MCL mode must be "v1" or "v2", got {mode!r}')
-    if mode == 'v1' and len(set(stages)) != 1:
-        raise ValueError(f'L-MCL v1 contrasts members stage by stage and needs the same number of stages '
-                         f'for every member, got {stages}; use mode="v2" for members of different depth')
+    check_lmcl_mode(mode, stages)
     pairs = cross_member_pairs(stages)
     if mode == 'v2' and (pair_weights is None or pair_weights.shape[0] != len(pairs)):
         got = None if pair_weights is None else tuple(pair_weights.shape)

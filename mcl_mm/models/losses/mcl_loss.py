@@ -7,7 +7,8 @@ from torch import Tensor
 
 from mcl_mm.registry import MODELS
 from ..compile import MaybeCompiled, check_compile_mode
-from .contrastive import MCL_TERMS, ensemble_logit_kd, inbatch_contrast_losses, memory_contrast_losses
+from .contrastive import (MCL_TERMS, check_kd_students, ensemble_logit_kd, inbatch_contrast_losses,
+                          memory_contrast_losses)
 
 DEFAULT_WEIGHTS = dict(vcl=0.1, icl=0.1, soft_vcl=1.0, soft_icl=1.0, kd=0.0)
 
@@ -47,13 +48,15 @@ class MCLLoss(BaseModule):
         self.loss_weights = {**DEFAULT_WEIGHTS, **loss_weights}
         self.tau = tau
         self.kl_temperature = kl_temperature
-        if kd_students not in ('all', 'last'):
-            raise ValueError(f"MCLLoss kd_students must be 'all' or 'last', got {kd_students!r}")
+        check_kd_students(kd_students)
         self.kd_students = kd_students
         self.compile_mode = check_compile_mode(compile, 'MCLLoss')
         # Compiled, the gather-dot form lets Inductor fuse the bank-row gather; eager, the bmm form is cheaper.
-        self._bank_terms = MaybeCompiled(partial(memory_contrast_losses, fused=True), compile, 'MCLLoss (bank path)',
-                                         eager_fn=memory_contrast_losses)
+        self._bank_terms = MaybeCompiled(
+            partial(memory_contrast_losses, fused=True),
+            compile,
+            'MCLLoss (bank path)',
+            eager_fn=memory_contrast_losses)
         self._inbatch_terms = MaybeCompiled(inbatch_contrast_losses, compile, 'MCLLoss (in-batch path)')
 
     @property
@@ -72,8 +75,8 @@ class MCLLoss(BaseModule):
         if self.uses_contrast:
             device = embeddings[0].device
             if memories is not None:
-                terms = self._bank_terms(embeddings, memories, pos_idx, neg_idx, self.tau, self.kl_temperature,
-                                         device=device)
+                terms = self._bank_terms(
+                    embeddings, memories, pos_idx, neg_idx, self.tau, self.kl_temperature, device=device)
             else:
                 terms = self._inbatch_terms(embeddings, labels, self.tau, self.kl_temperature, device=device)
             losses = {f'loss_{k}': self.loss_weights[k] * terms[k] for k in MCL_TERMS if self.loss_weights[k] != 0}
@@ -81,6 +84,5 @@ class MCLLoss(BaseModule):
             if logits is None:
                 raise ValueError('logit KD is enabled (loss_weights.kd > 0) but no logits were given')
             losses['loss_kd'] = self.loss_weights['kd'] * ensemble_logit_kd(logits, self.kl_temperature,
-                                                                             self.kd_students)
+                                                                            self.kd_students)
         return losses
-

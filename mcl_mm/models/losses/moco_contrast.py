@@ -35,7 +35,10 @@ def _check_inputs(queries: Sequence[Tensor], keys: Sequence[Tensor], queues: Ten
         raise ValueError(f'queues must be (M={len(queries)}, K, D={queries[0].shape[-1]}), got {tuple(queues.shape)}')
 
 
-def moco_relations(queries: Sequence[Tensor], keys: Sequence[Tensor], queues: Tensor, tau: float,
+def moco_relations(queries: Sequence[Tensor],
+                   keys: Sequence[Tensor],
+                   queues: Tensor,
+                   tau: float,
                    cross: bool = True) -> Tensor:
     """Logits of every query against every member's positive key and queue.
 
@@ -134,7 +137,6 @@ class MoCoMCLLoss(BaseModule):
         """Weighted terms keyed ``loss_<term>`` (terms at weight 0 are left out)."""
         _check_inputs(queries, keys, queues)
         cross = self.uses_cross_relations
-        terms = moco_terms(moco_relations(queries, keys, queues, self.tau, cross=cross), self.kl_temperature,
-                           cross=cross)
-        return {f'loss_{k}': self.loss_weights[k] * terms[k] for k in MCL_TERMS
-                if self.loss_weights[k] != 0}
+        terms = moco_terms(
+            moco_relations(queries, keys, queues, self.tau, cross=cross), self.kl_temperature, cross=cross)
+        return {f'loss_{k}': self.loss_weights[k] * terms[k] for k in MCL_TERMS if self.loss_weights[k] != 0}

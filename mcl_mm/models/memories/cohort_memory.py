@@ -199,8 +199,16 @@ class CohortMemoryBank(BaseModule):
         self.flush_pending_update()
         device = self.labels.device
         step = (self.num_updates - 1).clamp(min=0) if previous_step else self.num_updates
-        return self._draws(indices.to(device), labels.to(device), self._order, self._offsets, step,
-                           self.seed, self.pos_k, self.neg_k, device=device)
+        return self._draws(
+            indices.to(device),
+            labels.to(device),
+            self._order,
+            self._offsets,
+            step,
+            self.seed,
+            self.pos_k,
+            self.neg_k,
+            device=device)
 
     # ------------------------------------------------------------------ update
     @torch.no_grad()

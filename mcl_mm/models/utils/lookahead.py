@@ -27,8 +27,13 @@ def sgd_hyperparams(optimizer: torch.optim.Optimizer, params: Sequence[Tensor]) 
         group = group_of.get(id(p))
         if group is None:
             raise ValueError('L-MCL meta step: a network parameter is not in the network optimizer')
-        settings.append(dict(lr=group['lr'], momentum=group['momentum'], weight_decay=group['weight_decay'],
-                             dampening=group.get('dampening', 0), nesterov=group.get('nesterov', False)))
+        settings.append(
+            dict(
+                lr=group['lr'],
+                momentum=group['momentum'],
+                weight_decay=group['weight_decay'],
+                dampening=group.get('dampening', 0),
+                nesterov=group.get('nesterov', False)))
         buffers.append(optimizer.state.get(p, {}).get('momentum_buffer'))
     return settings, buffers
 
@@ -52,4 +57,3 @@ def sgd_lookahead_step(params: Sequence[Tensor], grads: Sequence[Optional[Tensor
         new_params.append(p - s['lr'] * d)
         new_buffers.append(buf)
     return new_params, new_buffers
-
