@@ -8,6 +8,10 @@ from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 
 from mcl_mm.engine.checkpoint import CheckpointLoadError, load_checkpoint_file, trust_directory
+from mcl_mm.engine.runtime import install_runtime_patches
+
+# What build_runner (tools/train.py, tools/test.py) and StrictPretrainedHook call before any checkpoint IO.
+install_runtime_patches()
 
 
 class _Opaque:

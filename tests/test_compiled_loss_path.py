@@ -148,18 +148,26 @@ def test_compiled_lmcl_v2_step_equals_eager_and_the_meta_step_stays_eager():
 
     from mcl_mm.registry import MODELS
     init_default_scope('mcl_mm')
-    member = dict(backbone=dict(type='CifarResNet', depth=8, base_channels=4), neck=dict(type='GlobalAveragePooling'),
-                  head=dict(type='LinearClsHead', num_classes=4, in_channels=16, topk=(1, )))
+    member = dict(
+        backbone=dict(type='CifarResNet', depth=8, base_channels=4),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=4, in_channels=16, topk=(1, )))
     x = torch.randn(8, 3, 16, 16)
     samples = [DataSample(metainfo=dict(sample_idx=i)).set_gt_label(i % 4) for i in range(8)]
     results = {}
     for mode in (False, True):
         torch.manual_seed(0)
-        model = MODELS.build(dict(
-            type='LMCL', mode='v2', members=member, num_members=2, loss=dict(tau=0.1, compile=mode),
-            memory=dict(num_samples=16, neg_k=6, compile=mode), meta=dict(freq=1, times=2),
-            branches=dict(stages=('layer1', 'layer2', 'layer3'), taps=('layer1', 'layer2')),
-            embed_head=dict(type='ContrastEmbedHead', hid_channels=8, out_channels=8))).train()
+        model = MODELS.build(
+            dict(
+                type='LMCL',
+                mode='v2',
+                members=member,
+                num_members=2,
+                loss=dict(tau=0.1, compile=mode),
+                memory=dict(num_samples=16, neg_k=6, compile=mode),
+                meta=dict(freq=1, times=2),
+                branches=dict(stages=('layer1', 'layer2', 'layer3'), taps=('layer1', 'layer2')),
+                embed_head=dict(type='ContrastEmbedHead', hid_channels=8, out_channels=8))).train()
         model.memory.set_labels(torch.arange(16) % 4)
         losses = model.loss(x, samples)
         params = [p for p in model.parameters() if p.requires_grad]
@@ -169,8 +177,9 @@ def test_compiled_lmcl_v2_step_equals_eager_and_the_meta_step_stays_eager():
         network = torch.optim.SGD(params, lr=0.05, momentum=0.9)
         weight_wrapper = OptimWrapper(torch.optim.SGD(model.weight_net.parameters(), lr=0.5))
         model.meta_step(dict(inputs=x, data_samples=samples), network, weight_wrapper)
-        results[mode] = losses, grads, model.memory.state_dict()['banks'].clone(), [p.detach().clone()
-                                                                    for p in model.weight_net.parameters()]
+        results[mode] = losses, grads, model.memory.state_dict()['banks'].clone(), [
+            p.detach().clone() for p in model.weight_net.parameters()
+        ]
         assert not model._layer_terms.failed
     for key in results[False][0]:
         torch.testing.assert_close(results[True][0][key], results[False][0][key], rtol=1e-5, atol=1e-5)

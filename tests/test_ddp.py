@@ -18,6 +18,7 @@ def _free_port():
 
 def _build():
     from mmengine.registry import init_default_scope
+
     from mcl_mm.registry import MODELS
     init_default_scope('mcl_mm')
     torch.manual_seed(0)
@@ -26,8 +27,13 @@ def _build():
         backbone=dict(type='ResNet', depth=18, num_stages=4, out_indices=(3, ), norm_eval=True),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(type='LinearClsHead', num_classes=3, in_channels=512, topk=(1, )))
-    model = MODELS.build(dict(type='MCL', members=member, num_members=2, loss=dict(tau=0.1),
-                              memory=dict(num_samples=24, pos_k=1, neg_k=6)))
+    model = MODELS.build(
+        dict(
+            type='MCL',
+            members=member,
+            num_members=2,
+            loss=dict(tau=0.1),
+            memory=dict(num_samples=24, pos_k=1, neg_k=6)))
     model.memory.set_labels(torch.arange(24) % 3)
     return model.train()  # applies norm_eval
 
@@ -90,14 +96,23 @@ def _lmcl_worker(rank, world, port, out_dir):
     from mmengine.model import MMDistributedDataParallel
     from mmengine.optim import OptimWrapper
     from mmengine.registry import init_default_scope
+
     from mcl_mm.registry import MODELS
     init_default_scope('mcl_mm')
     torch.manual_seed(0)
-    member = dict(backbone=dict(type='CifarResNet', depth=8, base_channels=4), neck=dict(type='GlobalAveragePooling'),
-                  head=dict(type='LinearClsHead', num_classes=3, in_channels=16, topk=(1, )))
-    module = MODELS.build(dict(type='LMCL', mode='v2', members=member, num_members=2, loss=dict(tau=0.1),
-                               branches=dict(stages=('layer1', 'layer2', 'layer3'), taps=('layer1', 'layer2')),
-                               meta=dict(freq=1, times=2)))
+    member = dict(
+        backbone=dict(type='CifarResNet', depth=8, base_channels=4),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=3, in_channels=16, topk=(1, )))
+    module = MODELS.build(
+        dict(
+            type='LMCL',
+            mode='v2',
+            members=member,
+            num_members=2,
+            loss=dict(tau=0.1),
+            branches=dict(stages=('layer1', 'layer2', 'layer3'), taps=('layer1', 'layer2')),
+            meta=dict(freq=1, times=2)))
     model = MMDistributedDataParallel(module=module)
     optim = OptimWrapper(torch.optim.SGD([p for p in module.parameters() if p.requires_grad], lr=0.05, momentum=0.9))
     inputs, samples = _global_batch(0)
@@ -110,15 +125,15 @@ def _lmcl_worker(rank, world, port, out_dir):
     local_grads, _ = module.meta_gradients(processed['inputs'], processed['data_samples'], optim.optimizer)
     weight_optim = OptimWrapper(torch.optim.SGD(module.weight_net.parameters(), lr=0.5))
     module.meta_step(data, optim.optimizer, weight_optim)
-    torch.save(dict(before=before, after=module.state_dict(), local_grads=local_grads),
-               os.path.join(out_dir, f'lmcl_rank{rank}.pt'))
+    torch.save(
+        dict(before=before, after=module.state_dict(), local_grads=local_grads),
+        os.path.join(out_dir, f'lmcl_rank{rank}.pt'))
     dist.barrier()
     dist.destroy_process_group()
 
 
 def test_lmcl_meta_step_under_ddp_averages_only_the_weight_network_gradient(tmp_path):
-    mp.start_processes(_lmcl_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, start_method='spawn',
-                       join=True)
+    mp.start_processes(_lmcl_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, start_method='spawn', join=True)
     r0 = torch.load(tmp_path / 'lmcl_rank0.pt', weights_only=True)
     r1 = torch.load(tmp_path / 'lmcl_rank1.pt', weights_only=True)
     names = [k for k in r0['after'] if k.startswith('weight_net.')]

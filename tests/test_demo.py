@@ -2,7 +2,6 @@
 import csv
 
 import pytest
-
 from conftest import run_tool
 
 pytestmark = pytest.mark.slow
@@ -22,6 +21,12 @@ def test_quick_demo_end_to_end(tmp_path):
         assert all(cell != '' for cell in rows[arm][1::3]), arm  # every metric has a value for both pretrainings
     random_row = rows['random init']
     assert all(random_row[i] != '' for i in range(10, len(random_row), 3))  # every transfer metric
+    # Paired per-seed differences (one seed in --quick: the mean difference, no interval).
+    for pair in ('MCL − independent', 'MCL − random init', 'independent − random init'):
+        assert f'| {pair} |' in table, pair
+    runs = list(csv.reader(open(out / 'runs.csv')))
+    assert runs[0] == ['arm', 'seed', 'metric', 'value']
+    assert {(r[0], r[2]) for r in runs[1:]} >= {('mcl', 'member_0/top1'), ('baseline', 'mIoU'), ('random', 'mIoU')}
     for png in ('pretrain_curves.png', 'transfer.png'):
         assert (out / png).stat().st_size > 5000
     assert table in log  # printed at the end
@@ -36,8 +41,10 @@ def test_quick_selfsup_demo_end_to_end(tmp_path):
     assert 'loss_icl' in (out / 'logs' / 'pretrain_moco_mcl_s0.log').read_text()  # the MCL terms are on
     assert 'loss_icl' not in (out / 'logs' / 'pretrain_moco_s0.log').read_text()  # the baseline: MoCo alone
     rows = {r[0]: r for r in csv.reader(open(out / 'results.csv'))}
-    assert rows['pretraining (no labels)'][1:] == ['linear-probe top-1 mean', 'linear-probe top-1 std',
-                                                   'linear-probe top-1 n', 'VOC mAP mean', 'VOC mAP std', 'VOC mAP n']
+    assert rows['pretraining (no labels)'][1:] == [
+        'linear-probe top-1 mean', 'linear-probe top-1 std', 'linear-probe top-1 n', 'VOC mAP mean', 'VOC mAP std',
+        'VOC mAP n'
+    ]
     for arm in ('MoCo v2 + MCL x2 (member 0)', 'MoCo v2 x2 (member 0)', 'random init'):
         assert rows[arm][3] == '1' and rows[arm][6] == '1', rows[arm]  # one value of each metric per arm
     for png in ('pretrain_curves.png', 'selfsup.png'):

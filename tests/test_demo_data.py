@@ -1,10 +1,9 @@
 """The demo's generated world loads through mmpretrain's, mmdet's and mmseg's own dataset classes."""
 import numpy as np
 import pytest
+from demo_world import make_coco_instances, make_semantic_set, make_voc_detection, voc_palette
 from PIL import Image
-
-from mcl_mm.datasets.synthetic import (SHAPE_CLASSES, make_classification_folder, make_coco_instances,
-                                       make_semantic_set, make_voc_detection, voc_palette)
+from shapes_world import SHAPE_CLASSES, ShapeObjects, make_classification_folder
 
 SHAPES = tuple(sorted(SHAPE_CLASSES))
 
@@ -13,11 +12,25 @@ SHAPES = tuple(sorted(SHAPE_CLASSES))
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp('world')
     make_classification_folder(str(root / 'cls'), num_classes=8, train_per_class=5, val_per_class=2, seed=0)
-    make_coco_instances(str(root / 'coco'), 'train', num_images=6, classes=SHAPES, seed=1, img_dir='train')
-    make_voc_detection(str(root / 'VOCdevkit'), {'VOC2007': {'trainval': 4, 'test': 3}}, class_names=SHAPES, seed=2,
-                       shapes=SHAPES)
-    make_semantic_set(str(root / 'VOCdevkit' / 'VOC2012'), 'voc12', {'train': 4, 'val': 2}, num_classes=8, seed=3,
-                      shapes=SHAPES)
+    make_coco_instances(
+        str(root / 'coco'), 'train', num_images=6, classes=SHAPES, seed=1, img_dir='train', drawer=ShapeObjects())
+    make_voc_detection(
+        str(root / 'VOCdevkit'), {'VOC2007': {
+            'trainval': 4,
+            'test': 3
+        }},
+        class_names=SHAPES,
+        seed=2,
+        drawer=ShapeObjects(SHAPES))
+    make_semantic_set(
+        str(root / 'VOCdevkit' / 'VOC2012'),
+        'voc12', {
+            'train': 4,
+            'val': 2
+        },
+        num_classes=8,
+        seed=3,
+        drawer=ShapeObjects(SHAPES))
     return root
 
 
@@ -31,8 +44,13 @@ def test_image_folder_through_mmpretrain(world):
 def test_coco_json_through_mmdet_with_consistent_boxes_and_masks(world):
     from mmdet.datasets import CocoDataset
     from pycocotools import mask as mask_utils
-    ds = CocoDataset(data_root=str(world / 'coco'), ann_file='annotations/instances_train.json',
-                     data_prefix=dict(img='train/'), metainfo=dict(classes=SHAPES), pipeline=[], test_mode=True)
+    ds = CocoDataset(
+        data_root=str(world / 'coco'),
+        ann_file='annotations/instances_train.json',
+        data_prefix=dict(img='train/'),
+        metainfo=dict(classes=SHAPES),
+        pipeline=[],
+        test_mode=True)
     assert len(ds) == 6
     total = 0
     for i in range(len(ds)):
@@ -51,9 +69,13 @@ def test_coco_json_through_mmdet_with_consistent_boxes_and_masks(world):
 
 def test_voc_xml_through_mmdet(world):
     from mmdet.datasets import VOCDataset
-    ds = VOCDataset(data_root=str(world / 'VOCdevkit'), ann_file='VOC2007/ImageSets/Main/trainval.txt',
-                    data_prefix=dict(sub_data_root='VOC2007/'), metainfo=dict(classes=SHAPES), pipeline=[],
-                    test_mode=True)
+    ds = VOCDataset(
+        data_root=str(world / 'VOCdevkit'),
+        ann_file='VOC2007/ImageSets/Main/trainval.txt',
+        data_prefix=dict(sub_data_root='VOC2007/'),
+        metainfo=dict(classes=SHAPES),
+        pipeline=[],
+        test_mode=True)
     assert len(ds) == 4
     info = ds.get_data_info(0)
     assert info['instances'] and all(0 <= inst['bbox_label'] < 8 for inst in info['instances'])
@@ -64,8 +86,11 @@ def test_voc_xml_through_mmdet(world):
 
 def test_voc_segmentation_through_mmseg_with_palette(world):
     from mmseg.datasets import PascalVOCDataset
-    ds = PascalVOCDataset(data_root=str(world / 'VOCdevkit' / 'VOC2012'), ann_file='ImageSets/Segmentation/train.txt',
-                          data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'), pipeline=[])
+    ds = PascalVOCDataset(
+        data_root=str(world / 'VOCdevkit' / 'VOC2012'),
+        ann_file='ImageSets/Segmentation/train.txt',
+        data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+        pipeline=[])
     assert len(ds) == 4
     png = Image.open(ds.get_data_info(0)['seg_map_path'])
     assert png.mode == 'P' and png.getpalette()[:3 * 9] == voc_palette()[:3 * 9]

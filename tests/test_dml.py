@@ -5,11 +5,11 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 
-from conftest import REPO
 from mcl_mm.models.losses import DMLLoss, deep_mutual_kl
 from mcl_mm.registry import MODELS
 
@@ -76,8 +76,10 @@ def test_dml_loss_validation_and_weight():
 
 
 def _tiny_dml(**kwargs):
-    member = dict(backbone=dict(type='CifarResNet', depth=8), neck=dict(type='GlobalAveragePooling'),
-                  head=dict(type='LinearClsHead', num_classes=3, in_channels=64, topk=(1, )))
+    member = dict(
+        backbone=dict(type='CifarResNet', depth=8),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=3, in_channels=64, topk=(1, )))
     return MODELS.build(dict(type='DML', members=member, num_members=2, **kwargs))
 
 
@@ -117,8 +119,9 @@ def test_every_dml_config_builds_beside_its_mcl_config(path):
     assert cfg.model.get('shared_trunk') == mcl.model.get('shared_trunk')
     for key in ('train_dataloader', 'optim_wrapper', 'param_scheduler', 'train_cfg'):
         assert cfg[key] == mcl[key], key
-    mcl_model = MODELS.build(mcl.model if mcl.model.get('memory') is None else
-                             dict(mcl.model, memory=dict(mcl.model.memory, num_samples=10)))
+    mcl_model = MODELS.build(
+        mcl.model if mcl.model.get('memory') is
+        None else dict(mcl.model, memory=dict(mcl.model.memory, num_samples=10)))
     assert [m.backbone.__class__ for m in model.members] == [m.backbone.__class__ for m in mcl_model.members]
     member_params = sum(p.numel() for p in model.members.parameters())
     assert member_params == sum(p.numel() for p in mcl_model.members.parameters())

@@ -3,14 +3,12 @@ import glob
 import os.path as osp
 
 import pytest
+from conftest import REPO
 from mmengine.config import Config
 
-from conftest import REPO
-
-IN1K = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*in1k.py'), recursive=True)
-              if '_base_' not in p)
-CIFAR = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*cifar100.py'), recursive=True)
-               if '_base_' not in p)
+IN1K = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*in1k.py'), recursive=True) if '_base_' not in p)
+CIFAR = sorted(
+    p for p in glob.glob(osp.join(REPO, 'configs', '**', '*cifar100.py'), recursive=True) if '_base_' not in p)
 
 
 def _members(cfg):
@@ -42,13 +40,27 @@ def test_cifar_in_batch_recipes_draw_distinct_classes_per_batch(path):
 # The authors' whole-cohort parameter counts (backbones + classifiers, num_classes=100, embedding heads
 # excluded): x2 = two independent nets, x4 = their multi-branch net (shared stem + layer1).
 AUTHORS_PARAMS = {
-    ('resnet32', 2): 945_512, ('resnet56', 2): 1_723_240, ('resnet110', 2): 2_341_736, ('wrn16-2', 2): 1_406_568,
-    ('wrn40-2', 2): 4_510_312, ('shufflenetv2-0.5', 2): 888_584, ('shufflenetv2-1.0', 2): 2_712_208,
-    ('resnet32', 4): 1_819_552, ('resnet56', 4): 3_318_944, ('resnet110', 4): 4_517_344, ('wrn16-2', 4): 2_712_864,
-    ('wrn40-2', 4): 8_697_632, ('wrn28-4', 2): 11_744_360, ('wrn28-4', 4): 22_679_776,
-    ('shufflenetv2-0.5', 4): 1_754_272, ('shufflenetv2-1.0', 4): 5_331_752,
+    ('resnet32', 2): 945_512,
+    ('resnet56', 2): 1_723_240,
+    ('resnet110', 2): 2_341_736,
+    ('wrn16-2', 2): 1_406_568,
+    ('wrn40-2', 2): 4_510_312,
+    ('shufflenetv2-0.5', 2): 888_584,
+    ('shufflenetv2-1.0', 2): 2_712_208,
+    ('resnet32', 4): 1_819_552,
+    ('resnet56', 4): 3_318_944,
+    ('resnet110', 4): 4_517_344,
+    ('wrn16-2', 4): 2_712_864,
+    ('wrn40-2', 4): 8_697_632,
+    ('wrn28-4', 2): 11_744_360,
+    ('wrn28-4', 4): 22_679_776,
+    ('shufflenetv2-0.5', 4): 1_754_272,
+    ('shufflenetv2-1.0', 4): 5_331_752,
     # HCGNet: x4 is their HCGNet_b (stem + first hybrid block + first transition shared).
-    ('hcgnet-a1', 2): 2_205_302, ('hcgnet-a1', 4): 4_057_426, ('hcgnet-a2', 2): 6_267_358, ('hcgnet-a2', 4): 11_169_209,
+    ('hcgnet-a1', 2): 2_205_302,
+    ('hcgnet-a1', 4): 4_057_426,
+    ('hcgnet-a2', 2): 6_267_358,
+    ('hcgnet-a2', 4): 11_169_209,
 }
 COHORT_CONFIGS = [(prefix, net, m) for (net, m) in AUTHORS_PARAMS
                   for prefix in ('mcl/mcl', 'mcl/baselines/independent', 'dml/dml')]
@@ -97,22 +109,26 @@ def test_cifar_cosine_is_stepped_per_epoch_like_the_authors():
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=cfg.optim_wrapper.optimizer.lr)
     scheduler = CosineAnnealingLR(optimizer, **sched)
     for epoch in range(300):
-        assert optimizer.param_groups[0]['lr'] == pytest.approx(0.05 * (1 + math.cos(math.pi * epoch / 300)),
-                                                                abs=1e-12), epoch
+        assert optimizer.param_groups[0]['lr'] == pytest.approx(
+            0.05 * (1 + math.cos(math.pi * epoch / 300)), abs=1e-12), epoch
         scheduler.step()  # mmengine steps an epoch-based scheduler once per epoch
 
 
 # One net of each family: half the authors' x2 cohort count (backbone + classifier, num_classes=100).
 AUTHORS_SINGLE = {net: AUTHORS_PARAMS[(net, 2)] // 2 for (net, m) in AUTHORS_PARAMS if m == 2}
 LMCL_TABLE_PAIRS = {
-    'resnet32-resnet110': ('resnet32', 'resnet110'), 'resnet56-resnet110': ('resnet56', 'resnet110'),
-    'wrn16-2-wrn40-2': ('wrn16-2', 'wrn40-2'), 'wrn40-2-wrn28-4': ('wrn40-2', 'wrn28-4'),
-    'resnet56-wrn40-2': ('resnet56', 'wrn40-2'), 'resnet110-wrn28-4': ('resnet110', 'wrn28-4'),
+    'resnet32-resnet110': ('resnet32', 'resnet110'),
+    'resnet56-resnet110': ('resnet56', 'resnet110'),
+    'wrn16-2-wrn40-2': ('wrn16-2', 'wrn40-2'),
+    'wrn40-2-wrn28-4': ('wrn40-2', 'wrn28-4'),
+    'resnet56-wrn40-2': ('resnet56', 'wrn40-2'),
+    'resnet110-wrn28-4': ('resnet110', 'wrn28-4'),
     'shufflenetv2-1.0-resnet110': ('shufflenetv2-1.0', 'resnet110'),
     'shufflenetv2-1.0-wrn40-2': ('shufflenetv2-1.0', 'wrn40-2'),
     'shufflenetv2-0.5x2': ('shufflenetv2-0.5', 'shufflenetv2-0.5'),
     'shufflenetv2-1.0x2': ('shufflenetv2-1.0', 'shufflenetv2-1.0'),
-    'hcgnet-a1x2': ('hcgnet-a1', 'hcgnet-a1'), 'hcgnet-a2x2': ('hcgnet-a2', 'hcgnet-a2'),
+    'hcgnet-a1x2': ('hcgnet-a1', 'hcgnet-a1'),
+    'hcgnet-a2x2': ('hcgnet-a2', 'hcgnet-a2'),
 }
 
 

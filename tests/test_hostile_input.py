@@ -13,8 +13,8 @@ import sys
 
 import pytest
 import torch
-
 from conftest import BANK, COHORT_TEST_CONFIG, REPO, run_tool
+
 from mcl_mm.engine.atomic_io import atomic_write_bytes, sweep_stale_temp_files
 from mcl_mm.utils.safe_config import UnsafeConfigError, config_from_data_text
 
@@ -42,23 +42,26 @@ def test_export_never_overwrites_its_input_or_an_existing_file(tmp_path, cohort_
     copy = tmp_path / 'c.pth'
     copy.write_bytes(open(cohort_checkpoint, 'rb').read())
     before = copy.read_bytes()
-    code, out = run_tool('extract_backbone.py', copy, copy, '--member', '0', expect_ok=False)
+    code, out = run_tool('model_converters/extract_backbone.py', copy, copy, '--member', '0', expect_ok=False)
     _one_line_failure(code, out, 'is the input')
     link = tmp_path / 'link.pth'
     link.symlink_to(copy)
-    code, out = run_tool('extract_backbone.py', copy, link, '--member', '0', '--force', expect_ok=False)
+    code, out = run_tool(
+        'model_converters/extract_backbone.py', copy, link, '--member', '0', '--force', expect_ok=False)
     _one_line_failure(code, out, 'is the input')
     assert copy.read_bytes() == before
     existing = tmp_path / 'mine.pth'
     existing.write_bytes(b'a file the user owns')
-    code, out = run_tool('extract_backbone.py', copy, existing, expect_ok=False)
+    code, out = run_tool('model_converters/extract_backbone.py', copy, existing, expect_ok=False)
     _one_line_failure(code, out, 'exists; pass --force')
     assert existing.read_bytes() == b'a file the user owns'
-    run_tool('extract_backbone.py', copy, existing, '--force')
+    run_tool('model_converters/extract_backbone.py', copy, existing, '--force')
     assert torch.load(existing, weights_only=True)['state_dict']
-    code, out = run_tool('publish_model.py', copy, tmp_path / 'pub', expect_ok=False)  # first publish: fine
+    code, out = run_tool(
+        'model_converters/publish_model.py', copy, tmp_path / 'pub', expect_ok=False)  # first publish: fine
     assert code == 0, out
-    code, out = run_tool('publish_model.py', copy, tmp_path / 'pub', expect_ok=False)  # same files again
+    code, out = run_tool(
+        'model_converters/publish_model.py', copy, tmp_path / 'pub', expect_ok=False)  # same files again
     _one_line_failure(code, out, 'exists; pass --force')
 
 
@@ -67,21 +70,23 @@ def test_export_never_overwrites_its_input_or_an_existing_file(tmp_path, cohort_
 def test_a_config_stored_in_a_checkpoint_is_never_executed(tmp_path, cohort_checkpoint):
     marker = tmp_path / 'pwned'
     payload = f"import os\nopen({str(marker)!r}, 'w').write('ran')\n"
-    evil = _tampered(cohort_checkpoint, tmp_path, 'evil.pth', lambda c: c['meta'].update(cfg=payload + c['meta']['cfg']))
-    for tool in ('extract_backbone.py', 'publish_model.py'):
+    evil = _tampered(cohort_checkpoint, tmp_path, 'evil.pth',
+                     lambda c: c['meta'].update(cfg=payload + c['meta']['cfg']))
+    for tool in ('model_converters/extract_backbone.py', 'model_converters/publish_model.py'):
         code, out = run_tool(tool, evil, tmp_path / f'out_{tool}', expect_ok=False)
         _one_line_failure(code, out, 'holds more than plain data', 'line 1', '--config')
         assert not marker.exists()
     # A config that only *calls* something inside a literal is refused too.
-    sneaky = _tampered(cohort_checkpoint, tmp_path, 'sneaky.pth', lambda c: c['meta'].update(
-        cfg=c['meta']['cfg'] + f"\nx = dict(a=__import__('os').system('touch {marker}'))\n"))
-    code, out = run_tool('extract_backbone.py', sneaky, tmp_path / 'o.pth', expect_ok=False)
+    sneaky = _tampered(
+        cohort_checkpoint, tmp_path, 'sneaky.pth',
+        lambda c: c['meta'].update(cfg=c['meta']['cfg'] + f"\nx = dict(a=__import__('os').system('touch {marker}'))\n"))
+    code, out = run_tool('model_converters/extract_backbone.py', sneaky, tmp_path / 'o.pth', expect_ok=False)
     _one_line_failure(code, out, 'is not plain data')
     assert not marker.exists()
     # --config replaces the stored text: the export works from the user's own file.
     cfg = tmp_path / 'train_cfg.py'
     cfg.write_text(f"_base_ = '{MCL_BASE}'\nmodel = dict(members=dict(head=dict(num_classes=4)), {BANK})\n")
-    _, out = run_tool('extract_backbone.py', evil, tmp_path / 'ok.pth', '--config', cfg)
+    _, out = run_tool('model_converters/extract_backbone.py', evil, tmp_path / 'ok.pth', '--config', cfg)
     assert 'verified strict load' in out and not marker.exists()
 
 
@@ -98,10 +103,10 @@ def test_safe_config_reads_what_mmengine_writes_for_every_shipped_config():
         assert again.to_dict() == Config.fromstring(cfg.pretty_text, '.py').to_dict(), path
 
 
-@pytest.mark.parametrize('text, needle', [
-    ('import os', 'line 1'), ('a = os.getcwd()', 'not plain data'), ('a = [x for x in range(3)]', 'not plain data'),
-    ('a = dict(**b)', 'not plain data'), ('a = (', 'syntax error'), ('a.b = 1', 'not plain data'),
-    ("a = getattr(dict, 'x')", 'not plain data')])
+@pytest.mark.parametrize('text, needle', [('import os', 'line 1'), ('a = os.getcwd()', 'not plain data'),
+                                          ('a = [x for x in range(3)]', 'not plain data'),
+                                          ('a = dict(**b)', 'not plain data'), ('a = (', 'syntax error'),
+                                          ('a.b = 1', 'not plain data'), ("a = getattr(dict, 'x')", 'not plain data')])
 def test_safe_config_refuses_anything_but_data(text, needle):
     with pytest.raises(UnsafeConfigError, match=needle):
         config_from_data_text(text)
@@ -113,7 +118,7 @@ def test_test_tool_refuses_a_checkpoint_that_does_not_fit_the_model(tmp_path, co
     cfg = tmp_path / 'cfg.py'
     cfg.write_text(COHORT_TEST_CONFIG.format(base=MCL_BASE, root=cls_data['root'], epochs=1, model_extra=BANK))
     published = tmp_path / 'pub'
-    run_tool('publish_model.py', cohort_checkpoint, published, '--member', '0', '--with-head')
+    run_tool('model_converters/publish_model.py', cohort_checkpoint, published, '--member', '0', '--with-head')
     pub_file = [p for p in os.listdir(tmp_path) if p.startswith('pub_') and p.endswith('.pth')][0]
     code, out = run_tool('test.py', cfg, tmp_path / pub_file, '--work-dir', tmp_path / 'w', expect_ok=False)
     _one_line_failure(code, out, 'does not fit the config', 'missing keys: embed_heads.0', 'unexpected keys: backbone.')
@@ -127,22 +132,40 @@ def test_test_tool_refuses_a_checkpoint_that_does_not_fit_the_model(tmp_path, co
 def _fake_run(work_dir, max_epochs, reached, value):
     os.makedirs(work_dir / '20260101_000000' / 'vis_data')
     (work_dir / 'cfg.py').write_text(f'train_cfg = dict(by_epoch=True, max_epochs={max_epochs}, val_interval=1)\n')
-    lines = [json.dumps({'cohort/ensemble/top1': value + e, 'cohort/member_0/top1': value, 'step': e})
-             for e in range(1, reached + 1)]
+    lines = [
+        json.dumps({
+            'cohort/ensemble/top1': value + e,
+            'cohort/member_0/top1': value,
+            'step': e
+        }) for e in range(1, reached + 1)
+    ]
     (work_dir / '20260101_000000' / 'vis_data' / 'scalars.json').write_text('\n'.join(lines) + '\n')
 
 
 def test_collectors_leave_out_runs_that_did_not_finish(tmp_path):
     _fake_run(tmp_path / 'done', 3, 3, 50.0)
     _fake_run(tmp_path / 'killed', 3, 1, 10.0)
-    code, out = run_tool('analysis/collect_pretrain.py', '--run', f'mcl={tmp_path / "done"}', '--run',
-                         f'mcl={tmp_path / "killed"}', '--out', tmp_path / 'table', expect_ok=False)
+    code, out = run_tool(
+        'analysis_tools/collect_pretrain.py',
+        '--run',
+        f'mcl={tmp_path / "done"}',
+        '--run',
+        f'mcl={tmp_path / "killed"}',
+        '--out',
+        tmp_path / 'table',
+        expect_ok=False)
     assert code == 0, out
     assert 'stopped before its last epoch' in out and 'killed' in out
     table = (tmp_path / 'table' / 'pretrain.md').read_text()
     assert '53.00 (n=1)' in table and '50.00 (n=1)' in table  # the killed run's 11.00 / 10.00 are not averaged in
-    code, out = run_tool('analysis/collect_pretrain.py', '--run', f'mcl={tmp_path / "killed"}', '--strict',
-                         '--out', tmp_path / 'table2', expect_ok=False)
+    code, out = run_tool(
+        'analysis_tools/collect_pretrain.py',
+        '--run',
+        f'mcl={tmp_path / "killed"}',
+        '--strict',
+        '--out',
+        tmp_path / 'table2',
+        expect_ok=False)
     _one_line_failure(code, out, 'stopped before its last epoch')
     assert not (tmp_path / 'table2').exists()
 
@@ -151,33 +174,57 @@ def test_collectors_name_a_cut_off_log_line_and_refuse_bad_paths(tmp_path):
     _fake_run(tmp_path / 'run', 2, 2, 50.0)
     scalars = tmp_path / 'run' / '20260101_000000' / 'vis_data' / 'scalars.json'
     scalars.write_text(scalars.read_text() + '{"cohort/ensemble/top1": 9')  # killed mid-line
-    code, out = run_tool('analysis/collect_pretrain.py', '--run', f'a={tmp_path / "run"}', '--out', tmp_path / 't',
-                         expect_ok=False)
+    code, out = run_tool(
+        'analysis_tools/collect_pretrain.py',
+        '--run',
+        f'a={tmp_path / "run"}',
+        '--out',
+        tmp_path / 't',
+        expect_ok=False)
     assert code == 0 and 'last line is cut off' in out and 'scalars.json' in out
     scalars.write_text('{broken\n' + scalars.read_text())  # damage in the middle: an error naming the file
-    code, out = run_tool('analysis/collect_pretrain.py', '--run', f'a={tmp_path / "run"}', '--out', tmp_path / 't',
-                         expect_ok=False)
+    code, out = run_tool(
+        'analysis_tools/collect_pretrain.py',
+        '--run',
+        f'a={tmp_path / "run"}',
+        '--out',
+        tmp_path / 't',
+        expect_ok=False)
     _one_line_failure(code, out, 'line 1 is not a JSON record', 'scalars.json')
     (tmp_path / 'file').write_text('x')
-    code, out = run_tool('analysis/collect_pretrain.py', '--run', f'a={tmp_path / "run"}', '--out', tmp_path / 'file',
-                         expect_ok=False)
+    code, out = run_tool(
+        'analysis_tools/collect_pretrain.py',
+        '--run',
+        f'a={tmp_path / "run"}',
+        '--out',
+        tmp_path / 'file',
+        expect_ok=False)
     _one_line_failure(code, out, 'is a file')
-    code, out = run_tool('analysis/collect_transfer.py', '--run', f'a={tmp_path / "nope"}', '--out', tmp_path / 't',
-                         expect_ok=False)
+    code, out = run_tool(
+        'analysis_tools/collect_transfer.py',
+        '--run',
+        f'a={tmp_path / "nope"}',
+        '--out',
+        tmp_path / 't',
+        expect_ok=False)
     _one_line_failure(code, out, 'is not a folder')
 
 
 # ------------------------------------------------------------------------------------ 5. NaN weights
 @pytest.mark.slow
 def test_non_finite_weights_are_never_exported_or_published(tmp_path, cohort_checkpoint):
+
     def poison(c):
         c['state_dict']['members.0.backbone.layer2.0.conv1.weight'][0, 0, 0, 0] = float('nan')
+
     bad = _tampered(cohort_checkpoint, tmp_path, 'nan.pth', poison)
-    for tool, out_path in (('extract_backbone.py', tmp_path / 'x.pth'), ('publish_model.py', tmp_path / 'p')):
+    for tool, out_path in (('model_converters/extract_backbone.py', tmp_path / 'x.pth'),
+                           ('model_converters/publish_model.py', tmp_path / 'p')):
         code, out = run_tool(tool, bad, out_path, '--member', '0', expect_ok=False)
         _one_line_failure(code, out, 'members.0.backbone.layer2.0.conv1.weight holds 1 NaN/Inf')
     assert sorted(os.listdir(tmp_path)) == ['nan.pth']
-    _, out = run_tool('extract_backbone.py', bad, tmp_path / 'm1.pth', '--member', '1')  # member 1 is clean
+    _, out = run_tool('model_converters/extract_backbone.py', bad, tmp_path / 'm1.pth', '--member',
+                      '1')  # member 1 is clean
 
 
 # ----------------------------------------------------------------------- 6. / 7. the atomic writer
@@ -224,8 +271,8 @@ def test_written_files_honour_the_umask(tmp_path):
 # ------------------------------------------------------------------------------------ 8. data_root
 def test_data_root_on_the_command_line_reaches_every_dataset_path():
     from mcl_mm.utils import load_config
-    for name, old in (('mask-rcnn_r18w16_fpn_digits-coco.py', 'data/demo/coco'),
-                      ('fcn_r18w16-d8_digits-voc12.py', 'data/demo/VOCdevkit/VOC2012'),
+    for name, old in (('mask-rcnn_r18w16_fpn_digits-coco.py', 'data/demo/coco'), ('fcn_r18w16-d8_digits-voc12.py',
+                                                                                  'data/demo/VOCdevkit/VOC2012'),
                       ('faster-rcnn_r18w16_fpn_digits-voc0712.py', 'data/demo/VOCdevkit')):
         cfg = load_config(osp.join(REPO, 'configs', 'demo', name), {'data_root': '/elsewhere/'})
         text = cfg.pretty_text
@@ -260,10 +307,10 @@ def test_launch_script_detects_the_file_kind_and_refuses_what_does_not_fit(tmp_p
     _one_line_failure(code, out, 'out of range')
     _, out = run_tool(resolve, DET_CFG, cohort_checkpoint, '--member', '1')
     assert 'members.1.backbone.' in out.splitlines()  # stdout: the prefix alone on its line
-    run_tool('extract_backbone.py', cohort_checkpoint, tmp_path / 'bb.pth', '--member', '0')
+    run_tool('model_converters/extract_backbone.py', cohort_checkpoint, tmp_path / 'bb.pth', '--member', '0')
     _, out = run_tool(resolve, DET_CFG, tmp_path / 'bb.pth')
     assert 'None' in out.splitlines() and 'exported backbone' in out
-    run_tool('publish_model.py', cohort_checkpoint, tmp_path / 'pub', '--member', '0')
+    run_tool('model_converters/publish_model.py', cohort_checkpoint, tmp_path / 'pub', '--member', '0')
     pub = [p for p in os.listdir(tmp_path) if p.startswith('pub_') and p.endswith('.pth')][0]
     _, out = run_tool(resolve, DET_CFG, tmp_path / pub)
     assert 'backbone.' in out.splitlines() and 'published member' in out
@@ -276,13 +323,12 @@ def test_launch_script_detects_the_file_kind_and_refuses_what_does_not_fit(tmp_p
     code, out = run_tool(resolve, wrong, tmp_path / 'bb.pth', expect_ok=False)
     _one_line_failure(code, out, 'does not fit', 'missing keys: layer1.2')
     # The shell launcher: argument errors in one line, before anything trains.
-    for args, needle in (((DET_CFG, cohort_checkpoint, '0'), 'GPUS must be'),
-                         ((DET_CFG, cohort_checkpoint, '1'), 'choose one with --member'),
+    for args, needle in (((DET_CFG, cohort_checkpoint, '0'), 'GPUS must be'), ((DET_CFG, cohort_checkpoint, '1'),
+                                                                               'choose one with --member'),
                          ((DET_CFG, cohort_checkpoint, '1', '--member'), '--member takes a member index'),
-                         ((DET_CFG, cohort_checkpoint, '1', '--member', '7'), 'out of range'),
-                         ((DET_CFG, tmp_path / 'bb.pth', '1', '--member', '0'), 'leave --member out'),
-                         ((DET_CFG, tmp_path / 'missing.pth', '1'), 'not found'),
-                         ((DET_CFG, ), 'usage')):
+                         ((DET_CFG, cohort_checkpoint, '1', '--member', '7'),
+                          'out of range'), ((DET_CFG, tmp_path / 'bb.pth', '1', '--member', '0'), 'leave --member out'),
+                         ((DET_CFG, tmp_path / 'missing.pth', '1'), 'not found'), ((DET_CFG, ), 'usage')):
         code, out = _launch(*args)
         _one_line_failure(code, out, needle)
         assert 'unbound variable' not in out
@@ -302,17 +348,16 @@ def test_bad_arguments_end_in_one_line(tmp_path, cohort_checkpoint, cls_data):
     syntax = _tampered(cohort_checkpoint, tmp_path, 'syntax.pth', lambda c: c['meta'].update(cfg='model = dict(('))
     no_cfg = _tampered(cohort_checkpoint, tmp_path, 'nocfg.pth', lambda c: c['meta'].pop('cfg'))
     cases = [
-        (('extract_backbone.py', empty, tmp_path / 'o1.pth'), 'empty'),
-        (('extract_backbone.py', text, tmp_path / 'o2.pth'), 'corrupt or truncated'),
-        (('extract_backbone.py', truncated, tmp_path / 'o3.pth'), 'corrupt or truncated'),
-        (('publish_model.py', truncated, tmp_path / 'o4'), 'corrupt or truncated'),
-        (('extract_backbone.py', syntax, tmp_path / 'o5.pth'), 'syntax error'),
-        (('extract_backbone.py', no_cfg, tmp_path / 'o6.pth'), '--config CONFIG'),
-        (('extract_backbone.py', cohort_checkpoint, tmp_path), 'is a folder'),
-        (('extract_backbone.py', cohort_checkpoint, a_file / 'x.pth'), 'is a file, not a folder'),
+        (('model_converters/extract_backbone.py', empty, tmp_path / 'o1.pth'), 'empty'),
+        (('model_converters/extract_backbone.py', text, tmp_path / 'o2.pth'), 'corrupt or truncated'),
+        (('model_converters/extract_backbone.py', truncated, tmp_path / 'o3.pth'), 'corrupt or truncated'),
+        (('model_converters/publish_model.py', truncated, tmp_path / 'o4'), 'corrupt or truncated'),
+        (('model_converters/extract_backbone.py', syntax, tmp_path / 'o5.pth'), 'syntax error'),
+        (('model_converters/extract_backbone.py', no_cfg, tmp_path / 'o6.pth'), '--config CONFIG'),
+        (('model_converters/extract_backbone.py', cohort_checkpoint, tmp_path), 'is a folder'),
+        (('model_converters/extract_backbone.py', cohort_checkpoint, a_file / 'x.pth'), 'is a file, not a folder'),
         (('train.py', cfg, '--cfg-options', 'model.loss.tau'), 'takes key=value items'),
-        (('train.py', cfg, '--cfg-options', 'model.type=NoSuchModel', '--work-dir', tmp_path / 'w1'),
-         'NoSuchModel'),
+        (('train.py', cfg, '--cfg-options', 'model.type=NoSuchModel', '--work-dir', tmp_path / 'w1'), 'NoSuchModel'),
         (('train.py', cfg, '--work-dir', a_file), 'is a file'),
         (('train.py', cfg, '--resume', tmp_path / 'nope.pth', '--work-dir', tmp_path / 'w3'), 'no such checkpoint'),
         (('test.py', cfg, cohort_checkpoint, '--out', tmp_path / 'x.json'), '.pkl'),
@@ -324,7 +369,8 @@ def test_bad_arguments_end_in_one_line(tmp_path, cohort_checkpoint, cls_data):
         code, out = run_tool(*args, expect_ok=False)
         _one_line_failure(code, out, needle)
         assert set(os.listdir(tmp_path)) - before <= {'w1'}, (args, set(os.listdir(tmp_path)) - before)
-    _, out = run_tool('extract_backbone.py', no_cfg, tmp_path / 'o7.pth', '--config', cfg)  # the way out works
+    _, out = run_tool('model_converters/extract_backbone.py', no_cfg, tmp_path / 'o7.pth', '--config',
+                      cfg)  # the way out works
     assert 'verified strict load' in out
 
 
@@ -332,8 +378,9 @@ def test_bad_arguments_end_in_one_line(tmp_path, cohort_checkpoint, cls_data):
 def test_resume_with_another_config_names_the_mismatch(tmp_path, cohort_checkpoint, cls_data):
     cfg = tmp_path / 'cfg.py'
     # A x4 cohort cannot take the x2 run's optimizer state.
-    cfg.write_text(COHORT_TEST_CONFIG.format(base=MCL_BASE, root=cls_data['root'], epochs=2, model_extra=BANK)
-                   + '\nmodel.update(num_members=4)\n')
+    cfg.write_text(
+        COHORT_TEST_CONFIG.format(base=MCL_BASE, root=cls_data['root'], epochs=2, model_extra=BANK) +
+        '\nmodel.update(num_members=4)\n')
     work = tmp_path / 'w'
     os.makedirs(work)
     copy = work / 'epoch_1.pth'
@@ -359,7 +406,7 @@ def test_a_published_member_runs_in_mmpretrain_get_model_and_the_inferencer(tmp_
     inferencer's scores equal the member's inside the cohort on the same image."""
     import glob as globmod
     stem = tmp_path / 'r18_member1'
-    run_tool('publish_model.py', cohort_checkpoint, stem, '--member', '1', '--with-head')
+    run_tool('model_converters/publish_model.py', cohort_checkpoint, stem, '--member', '1', '--with-head')
     weights = globmod.glob(f'{stem}_*.pth')[0]
     config = weights[:-len('.pth')] + '.py'
     side = json.load(open(weights[:-len('.pth')] + '.json'))

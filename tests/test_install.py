@@ -12,7 +12,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -21,18 +20,25 @@ pytestmark = pytest.mark.slow
 def test_first_install_in_a_new_venv_reaches_the_mmcv_build(tmp_path):
     venv, cache = tmp_path / 'venv', tmp_path / 'cache'
     env = {k: v for k, v in os.environ.items() if k not in ('VIRTUAL_ENV', 'PYTHONPATH', 'PYTHONHOME')}
-    env.update(MCL_MM_VENV=str(venv), MCL_MM_CACHE=str(cache), MCL_MM_SKIP_MMCV_COMPILE='1',
-               PIP_NO_CACHE_DIR='1')  # an empty wheel cache, as on a new machine
+    env.update(
+        MCL_MM_VENV=str(venv), MCL_MM_CACHE=str(cache), MCL_MM_SKIP_MMCV_COMPILE='1',
+        PIP_NO_CACHE_DIR='1')  # an empty wheel cache, as on a new machine
     try:
-        proc = subprocess.run(['bash', osp.join(REPO, 'tools', 'install.sh')], env=env, capture_output=True,
-                              text=True, timeout=1500)
+        proc = subprocess.run(['bash', osp.join(REPO, 'tools', 'install.sh')],
+                              env=env,
+                              capture_output=True,
+                              text=True,
+                              timeout=1500)
         out = proc.stdout + proc.stderr
         assert proc.returncode == 0, out[-4000:]
         assert "mmcv metadata step ok; compile skipped" in out, out[-4000:]
         assert 'FAILED' not in out
-        check = subprocess.run([str(venv / 'bin' / 'python'), '-c',
-                                'import pkg_resources, setuptools, wheel, ninja, torch; print(setuptools.__version__)'],
-                               capture_output=True, text=True)
+        check = subprocess.run([
+            str(venv / 'bin' / 'python'), '-c',
+            'import pkg_resources, setuptools, wheel, ninja, torch; print(setuptools.__version__)'
+        ],
+                               capture_output=True,
+                               text=True)
         assert check.returncode == 0, check.stderr
         major, minor, patch = (int(x) for x in check.stdout.strip().split('.')[:3])
         assert (77, 0, 3) <= (major, minor, patch) < (82, ), check.stdout

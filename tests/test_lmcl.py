@@ -8,18 +8,18 @@ from types import SimpleNamespace
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
+from test_losses import TAU, _kl, naive_inbatch_losses, naive_memory_losses
 
-from conftest import REPO
 from mcl_mm.engine.hooks import LMCLMetaHook
 from mcl_mm.models.heads import capture_stage_outputs
 from mcl_mm.models.losses import layerwise_contrast_losses
 from mcl_mm.models.utils import cross_member_pairs
 from mcl_mm.registry import MODELS
-from test_losses import TAU, _kl, naive_inbatch_losses, naive_memory_losses
 
 init_default_scope('mcl_mm')
 
@@ -33,12 +33,19 @@ def _samples(labels, indices=None):
 
 
 def _tiny_lmcl(mode='v2', memory=None, base_channels=4, depth=8, **kwargs):
-    member = dict(backbone=dict(type='CifarResNet', depth=depth, base_channels=base_channels),
-                  neck=dict(type='GlobalAveragePooling'),
-                  head=dict(type='LinearClsHead', num_classes=4, in_channels=4 * base_channels, topk=(1, )))
-    cfg = dict(type='LMCL', mode=mode, members=member, num_members=2, loss=dict(tau=0.1), memory=memory,
-               branches=dict(stages=('layer1', 'layer2', 'layer3'), taps=('layer1', 'layer2')),
-               embed_head=dict(type='ContrastEmbedHead', hid_channels=8, out_channels=8))
+    member = dict(
+        backbone=dict(type='CifarResNet', depth=depth, base_channels=base_channels),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=4, in_channels=4 * base_channels, topk=(1, )))
+    cfg = dict(
+        type='LMCL',
+        mode=mode,
+        members=member,
+        num_members=2,
+        loss=dict(tau=0.1),
+        memory=memory,
+        branches=dict(stages=('layer1', 'layer2', 'layer3'), taps=('layer1', 'layer2')),
+        embed_head=dict(type='ContrastEmbedHead', hid_channels=8, out_channels=8))
     cfg.update(kwargs)
     if mode == 'v2':
         cfg.setdefault('meta', dict(freq=1, times=2))
@@ -54,13 +61,12 @@ def test_config_inventory():
         for net in ('resnet32', 'resnet56', 'resnet110', 'wrn16-2', 'wrn40-2'):
             assert f'lmcl-{mode}_{net}x2_1xb128-300e_cifar100.py' in names
         assert f'lmcl-{mode}_resnet32-wrn40-2_1xb128-300e_cifar100.py' in names
-        for net in ('resnet18x2', 'resnet34x2', 'resnet50x2', 'resnet18-resnet50',
-                    'shufflenetv2-1.0x2', 'shufflenetv2-1.0-resnet18', 'shufflenetv2-1.0-resnet50'):
+        for net in ('resnet18x2', 'resnet34x2', 'resnet50x2', 'resnet18-resnet50', 'shufflenetv2-1.0x2',
+                    'shufflenetv2-1.0-resnet18', 'shufflenetv2-1.0-resnet50'):
             assert f'lmcl-{mode}_{net}_8xb32-100e_in1k.py' in names
         # The authors' CIFAR-100 table rows (homogeneous ShuffleNetV2 / HCGNet and the heterogeneous pairs).
-        for net in ('shufflenetv2-0.5x2', 'shufflenetv2-1.0x2', 'hcgnet-a1x2', 'hcgnet-a2x2',
-                    'resnet32-resnet110', 'resnet56-resnet110',
-                    'wrn16-2-wrn40-2', 'wrn40-2-wrn28-4', 'resnet56-wrn40-2', 'resnet110-wrn28-4',
+        for net in ('shufflenetv2-0.5x2', 'shufflenetv2-1.0x2', 'hcgnet-a1x2', 'hcgnet-a2x2', 'resnet32-resnet110',
+                    'resnet56-resnet110', 'wrn16-2-wrn40-2', 'wrn40-2-wrn28-4', 'resnet56-wrn40-2', 'resnet110-wrn28-4',
                     'shufflenetv2-1.0-resnet110', 'shufflenetv2-1.0-wrn40-2'):
             assert f'lmcl-{mode}_{net}_1xb128-300e_cifar100.py' in names
     assert len(names) == 50
@@ -104,13 +110,13 @@ def test_every_lmcl_config_builds_and_computes_its_loss(path):
 BACKBONES = {
     'resnet18-first_block': (dict(type='ResNet', depth=18), ('layer1', 'layer2', 'layer3', 'layer4'),
                              ('layer1', 'layer2', 'layer3'), 'first_block', (), 512, 64),
-    'cifar_resnet14-full': (dict(type='CifarResNet', depth=14), ('layer1', 'layer2', 'layer3'), ('layer1', 'layer2'),
-                            'full', (), 64, 32),
+    'cifar_resnet14-full': (dict(type='CifarResNet',
+                                 depth=14), ('layer1', 'layer2', 'layer3'), ('layer1', 'layer2'), 'full', (), 64, 32),
     'wrn16-2-tail': (dict(type='WideResNet', depth=16, widen_factor=2), ('layer1', 'layer2', 'layer3'),
                      ('layer1', 'layer2'), 'full', ('bn_final', 'relu_final'), 128, 32),
-    'shufflenetv2-cifar': (dict(type='CifarShuffleNetV2', widen_factor=0.5),
-                           ('layers.0', 'layers.1', 'layers.2', 'layers.3'), ('layers.0', 'layers.1'), 'full', (), 1024,
-                           32),
+    'shufflenetv2-cifar': (dict(type='CifarShuffleNetV2',
+                                widen_factor=0.5), ('layers.0', 'layers.1', 'layers.2', 'layers.3'),
+                           ('layers.0', 'layers.1'), 'full', (), 1024, 32),
     # A narrow HCGNet (A1 / A2 themselves: tests/test_fidelity.py): each stage ends with its transition.
     'hcgnet-tail': (dict(type='HCGNet', growth_rate=(4, 8, 8), blocks=(2, 2, 2)), ('layer1', 'layer2', 'layer3'),
                     ('layer1', 'layer2'), 'full', ('bn_final', 'relu_final'), 28, 32),
@@ -123,8 +129,16 @@ def test_branches_shapes_fresh_parameters_and_gradient_paths(name):
     torch.manual_seed(0)
     backbone = MODELS.build(bb_cfg)
     backbone.init_weights()
-    branches = MODELS.build(dict(type='AuxiliaryBranches', stages=stages, taps=taps, depth=depth, tail=tail,
-                                 in_channels=channels, num_classes=10), default_args=dict(backbone=backbone))
+    branches = MODELS.build(
+        dict(
+            type='AuxiliaryBranches',
+            stages=stages,
+            taps=taps,
+            depth=depth,
+            tail=tail,
+            in_channels=channels,
+            num_classes=10),
+        default_args=dict(backbone=backbone))
     branches.init_weights()
     x = torch.randn(3, 3, size, size)
     with capture_stage_outputs(backbone, taps) as tapped:
@@ -166,17 +180,37 @@ def test_branches_shapes_fresh_parameters_and_gradient_paths(name):
 def test_branch_configuration_errors_are_clear():
     backbone = MODELS.build(dict(type='CifarResNet', depth=8))
     with pytest.raises(ValueError, match='before the last one'):
-        MODELS.build(dict(type='AuxiliaryBranches', stages=('layer1', 'layer2', 'layer3'), taps=('layer3', ),
-                          in_channels=64, num_classes=4), default_args=dict(backbone=backbone))
+        MODELS.build(
+            dict(
+                type='AuxiliaryBranches',
+                stages=('layer1', 'layer2', 'layer3'),
+                taps=('layer3', ),
+                in_channels=64,
+                num_classes=4),
+            default_args=dict(backbone=backbone))
     with pytest.raises(ValueError, match="no stage 'stage9'"):
-        MODELS.build(dict(type='AuxiliaryBranches', stages=('layer1', 'stage9'), taps=('layer1', ),
-                          in_channels=64, num_classes=4), default_args=dict(backbone=backbone))
+        MODELS.build(
+            dict(
+                type='AuxiliaryBranches', stages=('layer1', 'stage9'), taps=('layer1', ), in_channels=64,
+                num_classes=4),
+            default_args=dict(backbone=backbone))
     with pytest.raises(ValueError, match='depth must be one of'):
-        MODELS.build(dict(type='AuxiliaryBranches', stages=('layer1', 'layer2'), taps=('layer1', ), depth='half',
-                          in_channels=64, num_classes=4), default_args=dict(backbone=backbone))
+        MODELS.build(
+            dict(
+                type='AuxiliaryBranches',
+                stages=('layer1', 'layer2'),
+                taps=('layer1', ),
+                depth='half',
+                in_channels=64,
+                num_classes=4),
+            default_args=dict(backbone=backbone))
     with pytest.raises(ValueError, match='same number of taps'):
-        _tiny_lmcl('v1', branches=[dict(stages=('layer1', 'layer2', 'layer3'), taps=('layer1', )),
-                                   dict(stages=('layer1', 'layer2', 'layer3'), taps=('layer1', 'layer2'))])
+        _tiny_lmcl(
+            'v1',
+            branches=[
+                dict(stages=('layer1', 'layer2', 'layer3'), taps=('layer1', )),
+                dict(stages=('layer1', 'layer2', 'layer3'), taps=('layer1', 'layer2'))
+            ])
 
 
 # The authors' lmcl_ShuffleNetV2_1x_imagenet Auxiliary_Classifier, per branch before pooling (classifiers
@@ -191,8 +225,8 @@ def test_imagenet_shufflenetv2_branches_are_the_authors():
     spec = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'models', 'in1k_members.py')).shufflenet_branches
     torch.manual_seed(0)
     backbone = MODELS.build(dict(type='ShuffleNetV2', widen_factor=1.0))
-    branches = MODELS.build(dict(spec, type='AuxiliaryBranches', in_channels=1024, num_classes=1000),
-                            default_args=dict(backbone=backbone))
+    branches = MODELS.build(
+        dict(spec, type='AuxiliaryBranches', in_channels=1024, num_classes=1000), default_args=dict(backbone=backbone))
     assert branches.taps == ('maxpool', 'layers.0', 'layers.1')
     blocks = [[len(m) if isinstance(m, torch.nn.Sequential) else type(m).__name__ for m in b]
               for b in branches.branches]
@@ -215,11 +249,13 @@ def test_imagenet_shufflenetv2_branches_are_the_authors():
     assert [tuple(f.shape) for f in feats] == [(2, 1024)] * 3 and [tuple(z.shape) for z in logits] == [(2, 1000)] * 3
 
     with pytest.raises(ValueError, match='2 depths'):
-        MODELS.build(dict(spec, type='AuxiliaryBranches', depth=(2, 'full'), in_channels=1024, num_classes=10),
-                     default_args=dict(backbone=backbone))
+        MODELS.build(
+            dict(spec, type='AuxiliaryBranches', depth=(2, 'full'), in_channels=1024, num_classes=10),
+            default_args=dict(backbone=backbone))
     with pytest.raises(ValueError, match='depth must be one of'):
-        MODELS.build(dict(spec, type='AuxiliaryBranches', depth=0, in_channels=1024, num_classes=10),
-                     default_args=dict(backbone=backbone))
+        MODELS.build(
+            dict(spec, type='AuxiliaryBranches', depth=0, in_channels=1024, num_classes=10),
+            default_args=dict(backbone=backbone))
 
 
 # ---------------------------------------------------------------- stage-wise losses vs naive references
@@ -261,8 +297,8 @@ def test_v1_is_mcl_per_stage(num_members, path):
     if path == 'bank':
         banks = [_unit(N, D, g=g) for _ in range(num_members)]
         pos_idx, neg_idx = _bank_inputs(B, N, g)
-        fast = layerwise_contrast_losses(views, labels, 'v1', TAU, 3.0, memories=banks, pos_idx=pos_idx,
-                                         neg_idx=neg_idx)
+        fast = layerwise_contrast_losses(
+            views, labels, 'v1', TAU, 3.0, memories=banks, pos_idx=pos_idx, neg_idx=neg_idx)
     else:
         fast = layerwise_contrast_losses(views, labels, 'v1', 0.1, 3.0)
     assert len(fast) == S
@@ -380,8 +416,12 @@ def _meta_data(model, batch=8, size=16, seed=0):
 
 
 def _network_optimizer(model):
-    return OptimWrapper(torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.05, momentum=0.9,
-                                        weight_decay=5e-4, nesterov=True))
+    return OptimWrapper(
+        torch.optim.SGD([p for p in model.parameters() if p.requires_grad],
+                        lr=0.05,
+                        momentum=0.9,
+                        weight_decay=5e-4,
+                        nesterov=True))
 
 
 @pytest.mark.parametrize('memory', [None, dict(num_samples=8, neg_k=4)], ids=['inbatch', 'bank'])
@@ -419,8 +459,12 @@ def test_meta_gradient_matches_finite_differences(times, soft):
     construction: one look-ahead step with every term, or two with the hard terms only.
     """
     torch.manual_seed(0)
-    model = _tiny_lmcl('v2', memory=None, base_channels=2, meta=dict(freq=1, times=times),
-                       loss=dict(tau=0.1, loss_weights=dict(soft_vcl=soft, soft_icl=soft))).double()
+    model = _tiny_lmcl(
+        'v2',
+        memory=None,
+        base_channels=2,
+        meta=dict(freq=1, times=times),
+        loss=dict(tau=0.1, loss_weights=dict(soft_vcl=soft, soft_icl=soft))).double()
     wrapper = _network_optimizer(model)
     data = model.data_preprocessor(_meta_data(model, size=8), True)
     inputs, samples = data['inputs'].double(), data['data_samples']
@@ -471,8 +515,8 @@ def test_meta_hook_checks_the_model_and_round_trips_its_optimizer():
     with pytest.raises(TypeError, match='use SGD for L-MCL v2'):
         hook.before_train(SimpleNamespace(model=model, optim_wrapper=adam))
     wrapper = _network_optimizer(model)
-    runner = SimpleNamespace(model=model, optim_wrapper=wrapper, iter=0,
-                             message_hub=SimpleNamespace(update_scalar=lambda *a: None))
+    runner = SimpleNamespace(
+        model=model, optim_wrapper=wrapper, iter=0, message_hub=SimpleNamespace(update_scalar=lambda *a: None))
     hook.before_train(runner)
     data = _meta_data(model)
     model.train_step(data, wrapper)
@@ -518,8 +562,8 @@ def test_meta_hook_counts_batches_within_the_epoch_like_the_authors():
     model.meta_step = lambda data, *args: calls.append(data) or {}
     hook = LMCLMetaHook(optimizer=dict(type='SGD', lr=0.1, momentum=0.9))
     wrapper = _network_optimizer(model)
-    runner = SimpleNamespace(model=model, optim_wrapper=wrapper, iter=0,
-                             message_hub=SimpleNamespace(update_scalar=lambda *a: None))
+    runner = SimpleNamespace(
+        model=model, optim_wrapper=wrapper, iter=0, message_hub=SimpleNamespace(update_scalar=lambda *a: None))
     hook.before_train(runner)
     # Two epochs of 5 batches: global iterations 0..9, batch_idx 0..4 twice.
     for it in range(10):
@@ -547,8 +591,8 @@ def test_lookahead_equals_real_sgd_steps_on_a_copy(lookahead):
     twin = copy.deepcopy(model)
     params = [p for p in twin.parameters() if p.requires_grad]
     group = wrapper.optimizer.param_groups[0]
-    optimizer = torch.optim.SGD(params, lr=group['lr'], momentum=0.9, weight_decay=group['weight_decay'],
-                                nesterov=lookahead == 'network')
+    optimizer = torch.optim.SGD(
+        params, lr=group['lr'], momentum=0.9, weight_decay=group['weight_decay'], nesterov=lookahead == 'network')
     if lookahead == 'network':  # continue from the network optimizer's buffers
         optimizer.load_state_dict(wrapper.optimizer.state_dict())
     for mode in ['meta_inner'] * 2 + ['meta_outer']:

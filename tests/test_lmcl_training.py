@@ -6,13 +6,11 @@ import os.path as osp
 
 import pytest
 import torch
-
 from conftest import COHORT_TEST_CONFIG, REPO, run_tool
 
 pytestmark = pytest.mark.slow  # end-to-end runs of tools/train.py
 
 TERMS = ('vcl', 'soft_vcl', 'icl', 'soft_icl')
-
 
 # No random augmentation: the global RNG is not in checkpoints, so a resumed run only repeats the
 # uninterrupted one when the pipeline is deterministic (the M-per-class sampler is seeded per epoch).
@@ -23,8 +21,9 @@ def _train(tmp_path, base, model_extra, data, epochs, *extra_args, name='work'):
     cfg = tmp_path / f'{name}.py'
     # The CIFAR recipes' MPerClassSampler composes the batches itself: it takes the test's batch size too.
     sampler = "train_dataloader['sampler'] = dict(batch_size=8)\n" if 'cifar100' in base else ''
-    cfg.write_text(COHORT_TEST_CONFIG.format(base=osp.join(REPO, base), root=data['root'], model_extra=model_extra,
-                                             epochs=epochs) + DETERMINISTIC + sampler)
+    cfg.write_text(
+        COHORT_TEST_CONFIG.format(base=osp.join(REPO, base), root=data['root'], model_extra=model_extra, epochs=epochs)
+        + DETERMINISTIC + sampler)
     work_dir = tmp_path / name
     _, out = run_tool('train.py', cfg, '--work-dir', work_dir, *extra_args)
     scalars = sorted(glob.glob(str(work_dir / '*' / 'vis_data' / 'scalars.json')))[-1]
@@ -55,8 +54,10 @@ def test_lmcl_v2_trains_meta_learns_resumes_and_exports(tmp_path, cls_data):
 
     first, last = _state(work / 'epoch_1.pth'), _state(work / 'epoch_2.pth')
     assert 'weight_optimizer' in last['lmcl_meta'] and last['lmcl_meta']['weight_optimizer']['state']
-    moved = [k for k in last['state_dict'] if k.startswith('weight_net.')
-             and not torch.equal(first['state_dict'][k], last['state_dict'][k])]
+    moved = [
+        k for k in last['state_dict']
+        if k.startswith('weight_net.') and not torch.equal(first['state_dict'][k], last['state_dict'][k])
+    ]
     assert moved, 'the weight network did not change between epochs'
 
     # Resume from epoch 1: the second epoch repeats the uninterrupted one, weight network included.
@@ -69,11 +70,13 @@ def test_lmcl_v2_trains_meta_learns_resumes_and_exports(tmp_path, cls_data):
         assert torch.allclose(saved[key]['momentum_buffer'], restored[key]['momentum_buffer'], atol=1e-5)
 
     # Export: only the main path of member 1, strict into the member's CifarResNet.
-    _, out = run_tool('extract_backbone.py', work / 'epoch_2.pth', tmp_path / 'm1.pth', '--member', 1)
+    _, out = run_tool('model_converters/extract_backbone.py', work / 'epoch_2.pth', tmp_path / 'm1.pth', '--member', 1)
     assert 'verified strict load into mmpretrain.CifarResNet' in out
     exported = torch.load(tmp_path / 'm1.pth', map_location='cpu', weights_only=True)['state_dict']
-    expected = {k[len('members.1.backbone.'):]: v for k, v in last['state_dict'].items()
-                if k.startswith('members.1.backbone.')}
+    expected = {
+        k[len('members.1.backbone.'):]: v
+        for k, v in last['state_dict'].items() if k.startswith('members.1.backbone.')
+    }
     assert exported.keys() == expected.keys()
     assert all(torch.equal(exported[k], expected[k]) for k in expected)
 
@@ -94,7 +97,7 @@ def test_lmcl_v1_bank_path_logs_every_stage_and_exports_a_resnet(tmp_path, cls_d
 
     state = _state(work / 'epoch_1.pth')['state_dict']
     assert int(state['memory.num_updates']) == 4  # one update per iteration: the final stage only
-    _, out = run_tool('extract_backbone.py', work / 'epoch_1.pth', tmp_path / 'm0.pth', '--member', 0)
+    _, out = run_tool('model_converters/extract_backbone.py', work / 'epoch_1.pth', tmp_path / 'm0.pth', '--member', 0)
     assert 'mmpretrain.ResNet, mmdet.ResNet, mmseg.ResNet' in out
     exported = torch.load(tmp_path / 'm0.pth', map_location='cpu', weights_only=True)['state_dict']
     assert not any('branch' in k for k in exported)

@@ -71,10 +71,10 @@ def naive_inbatch_losses(embs, labels, tau, weights=None):
             else:
                 out['icl'] = out['icl'] + supcon(embs[i], embs[j])
                 for a in range(B):
-                    out['soft_icl'] = out['soft_icl'] + w[a] * _kl(rows(embs[i], embs[j], a),
-                                                                    rows(embs[j], embs[i], a)) / B
-                    out['soft_vcl'] = out['soft_vcl'] + w[a] * _kl(rows(embs[i], embs[i], a),
-                                                                    rows(embs[j], embs[j], a)) / B
+                    out['soft_icl'] = out['soft_icl'] + w[a] * _kl(
+                        rows(embs[i], embs[j], a), rows(embs[j], embs[i], a)) / B
+                    out['soft_vcl'] = out['soft_vcl'] + w[a] * _kl(
+                        rows(embs[i], embs[i], a), rows(embs[j], embs[j], a)) / B
     return out
 
 

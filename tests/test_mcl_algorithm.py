@@ -4,11 +4,11 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 
-from conftest import REPO
 from mcl_mm.evaluation import CohortAccuracy
 from mcl_mm.registry import MODELS
 
@@ -86,8 +86,12 @@ def _tiny_cohort(memory=True, **loss):
         backbone=dict(type='ResNet', depth=18, num_stages=4, out_indices=(3, )),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(type='LinearClsHead', num_classes=3, in_channels=512, topk=(1, )))
-    cfg = dict(type='MCL', members=member, num_members=2, loss=dict(tau=0.1, **loss),
-               memory=dict(num_samples=12, pos_k=1, neg_k=5) if memory else None)
+    cfg = dict(
+        type='MCL',
+        members=member,
+        num_members=2,
+        loss=dict(tau=0.1, **loss),
+        memory=dict(num_samples=12, pos_k=1, neg_k=5) if memory else None)
     model = MODELS.build(cfg)
     if memory:
         model.memory.set_labels(torch.arange(12) % 3)
@@ -104,8 +108,9 @@ def test_loss_logs_every_term_and_trains_every_member():
     inputs, samples = _batch()
     bank_before = model.memory.banks.clone()
     losses = model.loss(inputs, samples)
-    assert set(losses) == {'loss_ce_m0', 'loss_ce_m1', 'loss_vcl', 'loss_soft_vcl', 'loss_icl', 'loss_soft_icl',
-                           'loss_kd'}
+    assert set(losses) == {
+        'loss_ce_m0', 'loss_ce_m1', 'loss_vcl', 'loss_soft_vcl', 'loss_icl', 'loss_soft_icl', 'loss_kd'
+    }
     sum(losses.values()).backward()
     for name, p in model.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
@@ -138,28 +143,37 @@ def test_predict_and_cohort_accuracy():
         ref = (scores[:, i].argmax(1) == target).float().mean().item() * 100
         assert result[f'member_{i}/top1'] == pytest.approx(ref)
     assert result['ensemble/top1'] == pytest.approx((scores.mean(1).argmax(1) == target).float().mean().item() * 100)
-    assert set(result) == {'member_0/top1', 'member_0/top2', 'member_1/top1', 'member_1/top2', 'ensemble/top1',
-                           'ensemble/top2'}
+    assert set(result) == {
+        'member_0/top1', 'member_0/top2', 'member_1/top1', 'member_1/top2', 'ensemble/top1', 'ensemble/top2'
+    }
 
 
 def test_bad_member_configuration_is_a_clear_error():
-    member = dict(backbone=dict(type='ResNet', depth=18), neck=dict(type='GlobalAveragePooling'),
-                  head=dict(type='LinearClsHead', num_classes=3, in_channels=512))
+    member = dict(
+        backbone=dict(type='ResNet', depth=18),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=3, in_channels=512))
     with pytest.raises(ValueError, match='at least 2 members'):
         MODELS.build(dict(type='MCL', members=[member]))
     with pytest.raises(KeyError, match='unknown keys'):
         MODELS.build(dict(type='MCL', members=dict(member, bakbone=1), num_members=2))
     with pytest.raises(ValueError, match='identical member backbones'):
-        MODELS.build(dict(type='MCL', members=[member, dict(member, backbone=dict(type='ResNet', depth=34))],
-                          shared_trunk=['layer1']))
+        MODELS.build(
+            dict(
+                type='MCL',
+                members=[member, dict(member, backbone=dict(type='ResNet', depth=34))],
+                shared_trunk=['layer1']))
 
 
 def test_cifar_backbones_keep_spatial_resolution_for_32px():
     """The CIFAR nets end at 8x8 (ResNet / WRN) or 4x4 (ShuffleNetV2 with the CIFAR stem) on 32x32 input."""
     x = torch.randn(2, 3, 32, 32)
     expected = {
-        ('CifarResNet', 32): (64, 8), ('WideResNet', 40): (128, 8), ('CifarShuffleNetV2', 0.5): (1024, 4),
-        ('CifarShuffleNetV2', 1.0): (1024, 4)}
+        ('CifarResNet', 32): (64, 8),
+        ('WideResNet', 40): (128, 8),
+        ('CifarShuffleNetV2', 0.5): (1024, 4),
+        ('CifarShuffleNetV2', 1.0): (1024, 4)
+    }
     for (kind, arg), (channels, size) in expected.items():
         cfg = dict(type=kind, depth=arg) if kind != 'CifarShuffleNetV2' else dict(type=kind, widen_factor=arg)
         if kind == 'WideResNet':

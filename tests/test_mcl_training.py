@@ -5,7 +5,6 @@ import os.path as osp
 
 import pytest
 import torch
-
 from conftest import COHORT_TEST_CONFIG, REPO, run_tool
 
 pytestmark = pytest.mark.slow  # end-to-end runs of tools/train.py
@@ -17,8 +16,9 @@ def _run(tmp_path, base, model_extra, data):
     cfg = tmp_path / 'mcl.py'
     # The CIFAR recipes' MPerClassSampler composes the batches itself: it takes the test's batch size too.
     sampler = "train_dataloader['sampler'] = dict(batch_size=8)\n" if 'cifar100' in base else ''
-    cfg.write_text(COHORT_TEST_CONFIG.format(base=osp.join(REPO, base), root=data['root'], model_extra=model_extra,
-                                             epochs=2) + sampler)
+    cfg.write_text(
+        COHORT_TEST_CONFIG.format(base=osp.join(REPO, base), root=data['root'], model_extra=model_extra, epochs=2) +
+        sampler)
     work_dir = tmp_path / 'work'
     _, out = run_tool('train.py', cfg, '--work-dir', work_dir)
     scalars = sorted(glob.glob(str(work_dir / '*' / 'vis_data' / 'scalars.json')))[-1]
@@ -46,8 +46,7 @@ def test_mcl_bank_path_trains_all_members_and_logs_every_term(tmp_path, cls_data
 
 
 def test_mcl_inbatch_path_with_m_per_class_sampler(tmp_path, cls_data):
-    work_dir, _, records = _run(tmp_path, 'configs/mcl/mcl_resnet32x2_1xb128-300e_cifar100.py',
-                                "memory=None", cls_data)
+    work_dir, _, records = _run(tmp_path, 'configs/mcl/mcl_resnet32x2_1xb128-300e_cifar100.py', "memory=None", cls_data)
     train = [r for r in records if 'loss' in r]
     assert len(train) == 8 and all(all(k in r for k in TERMS) for r in train)
     assert any('cohort/ensemble/top1' in r for r in records)
@@ -55,9 +54,12 @@ def test_mcl_inbatch_path_with_m_per_class_sampler(tmp_path, cls_data):
 
 def test_bank_size_mismatch_stops_before_training(tmp_path, cls_data):
     cfg = tmp_path / 'bad.py'
-    cfg.write_text(COHORT_TEST_CONFIG.format(base=osp.join(REPO, 'configs/mcl/mcl_resnet18x2_8xb32-100e_in1k.py'),
-                                             root=cls_data['root'], model_extra='memory=dict(num_samples=30)',
-                                             epochs=2))
+    cfg.write_text(
+        COHORT_TEST_CONFIG.format(
+            base=osp.join(REPO, 'configs/mcl/mcl_resnet18x2_8xb32-100e_in1k.py'),
+            root=cls_data['root'],
+            model_extra='memory=dict(num_samples=30)',
+            epochs=2))
     code, out = run_tool('train.py', cfg, '--work-dir', tmp_path / 'work', expect_ok=False)
     assert code != 0
     assert 'num_samples=30 slots but the training set has 32 samples' in out

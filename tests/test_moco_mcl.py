@@ -12,10 +12,10 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
+from conftest import REPO, run_tool
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import REPO, run_tool
 from mcl_mm.models.losses import MoCoMCLLoss, moco_contrast_losses
 from mcl_mm.registry import MODELS
 
@@ -134,17 +134,31 @@ def test_loss_module_weights_and_baseline():
 # ------------------------------------------------------------------------------------------- the algorithm
 def _tiny_member(norm_eval=False):
     """ResNet-18 at 1/8 width (64-d output) + MoCo v2 neck to 16-d."""
-    return dict(backbone=dict(type='ResNet', depth=18, stem_channels=8, base_channels=8, num_stages=4,
-                              out_indices=(3, ), zero_init_residual=False, norm_eval=norm_eval),
-                neck=dict(type='MoCoV2Neck', in_channels=64, hid_channels=32, out_channels=16, with_avg_pool=True))
+    return dict(
+        backbone=dict(
+            type='ResNet',
+            depth=18,
+            stem_channels=8,
+            base_channels=8,
+            num_stages=4,
+            out_indices=(3, ),
+            zero_init_residual=False,
+            norm_eval=norm_eval),
+        neck=dict(type='MoCoV2Neck', in_channels=64, hid_channels=32, out_channels=16, with_avg_pool=True))
 
 
 def _tiny_moco_mcl(num_members=2, queue_len=5, momentum=0.3, norm_eval=False, seed=0, **loss_weights):
     init_default_scope('mcl_mm')
     torch.manual_seed(seed)
-    model = MODELS.build(dict(type='MoCoMCL', members=_tiny_member(norm_eval), num_members=num_members,
-                              queue_len=queue_len, feat_dim=16, momentum=momentum,
-                              loss=dict(tau=0.2, loss_weights=loss_weights)))
+    model = MODELS.build(
+        dict(
+            type='MoCoMCL',
+            members=_tiny_member(norm_eval),
+            num_members=num_members,
+            queue_len=queue_len,
+            feat_dim=16,
+            momentum=momentum,
+            loss=dict(tau=0.2, loss_weights=loss_weights)))
     model.init_weights()
     return model.train()
 
@@ -199,8 +213,8 @@ def test_training_steps_update_key_encoders_by_momentum_and_queues_by_own_keys()
         queues_before, ptr_before = model.queues.clone(), model.queue_ptr.clone()
         for i in range(2):  # the key encoder steps towards the query encoder as it is *before* this step
             q = _query_params(model, i)
-            expected_k[i] = q if expected_k[i] is None else [
-                (1 - momentum) * k + momentum * p for k, p in zip(expected_k[i], q)]
+            expected_k[i] = q if expected_k[i] is None else [(1 - momentum) * k + momentum * p
+                                                             for k, p in zip(expected_k[i], q)]
         log = model.train_step(_data(views), optim)
         assert set(log) == {'loss', 'loss_vcl', 'loss_soft_vcl', 'loss_icl', 'loss_soft_icl'}
         assert model.queue_ptr.tolist() == [(step + 1) * B % K] * 2  # 2, 4, 1: the write wraps around
@@ -213,8 +227,8 @@ def test_training_steps_update_key_encoders_by_momentum_and_queues_by_own_keys()
             assert int(encoder.steps) == step + 1
             # The member's queue received this member's keys of the key view (oldest slots first), nothing else.
             with torch.no_grad():
-                keys = F.normalize(copy.deepcopy(encoder.module)(model.data_preprocessor(
-                    _data(views), True)['inputs'][1])[0], dim=1)
+                keys = F.normalize(
+                    copy.deepcopy(encoder.module)(model.data_preprocessor(_data(views), True)['inputs'][1])[0], dim=1)
             assert torch.allclose(model.queues[i, slots], keys, atol=1e-5), (step, i)
             assert torch.equal(model.queues[i, untouched], queues_before[i, untouched])
         assert not torch.allclose(model.queues[0, slots], model.queues[1, slots])  # each member its own keys
@@ -243,10 +257,15 @@ def test_baseline_is_two_independent_mmpretrain_mocos():
     model = _tiny_moco_mcl(queue_len=6, icl=0.0, soft_vcl=0.0, soft_icl=0.0)
     mocos = []
     for i, member in enumerate(model.members):
-        moco = MODELS.build(dict(type='mmpretrain.MoCo', backbone=_tiny_member()['backbone'],
-                                 neck=_tiny_member()['neck'], head=dict(type='ContrastiveHead',
-                                 loss=dict(type='CrossEntropyLoss'), temperature=0.2),
-                                 queue_len=6, feat_dim=16, momentum=0.3)).train()
+        moco = MODELS.build(
+            dict(
+                type='mmpretrain.MoCo',
+                backbone=_tiny_member()['backbone'],
+                neck=_tiny_member()['neck'],
+                head=dict(type='ContrastiveHead', loss=dict(type='CrossEntropyLoss'), temperature=0.2),
+                queue_len=6,
+                feat_dim=16,
+                momentum=0.3)).train()
         moco.backbone.load_state_dict(member.backbone.state_dict())
         moco.neck.load_state_dict(member.neck.state_dict())
         moco.queue.copy_(model.queues[i].t())
@@ -301,9 +320,11 @@ def test_config_inventory_and_metafile():
     assert names == {
         'mocov1-mcl_resnet18x2_8xb32-steplr-200e_in1k.py', 'mocov1_resnet18x2_8xb32-steplr-200e_in1k.py',
         'mocov2-mcl_resnet18x2_8xb32-coslr-200e_in1k.py', 'mocov2_resnet18x2_8xb32-coslr-200e_in1k.py',
-        'mocov2-mcl_resnet50x2_8xb32-coslr-200e_in1k.py', 'mocov2_resnet50x2_8xb32-coslr-200e_in1k.py'}
-    assert {osp.basename(p) for p in BENCHMARK_CONFIGS} == {'resnet18_8xb32-linear-steplr-100e_in1k.py',
-                                                           'resnet50_8xb32-linear-steplr-100e_in1k.py'}
+        'mocov2-mcl_resnet50x2_8xb32-coslr-200e_in1k.py', 'mocov2_resnet50x2_8xb32-coslr-200e_in1k.py'
+    }
+    assert {osp.basename(p)
+            for p in BENCHMARK_CONFIGS
+            } == {'resnet18_8xb32-linear-steplr-100e_in1k.py', 'resnet50_8xb32-linear-steplr-100e_in1k.py'}
     meta = yaml.safe_load(open(osp.join(CONFIG_DIR, 'metafile.yml')))
     listed = [m['Config'] for m in meta['Models']]
     assert sorted(listed) == sorted(osp.relpath(p, REPO) for p in PRETRAIN_CONFIGS)
@@ -318,8 +339,8 @@ def test_authors_recipe_is_their_main_moco_mcl_defaults():
     model = cfg.model
     assert model.type == 'MoCoMCL' and model.num_members == 2
     assert model.members.backbone.depth == 18 and model.members.backbone.zero_init_residual is False
-    assert model.members.neck == dict(type='LinearNeck', in_channels=512, out_channels=128, gap_dim=2, norm_cfg=None,
-                                     act_cfg=None)
+    assert model.members.neck == dict(
+        type='LinearNeck', in_channels=512, out_channels=128, gap_dim=2, norm_cfg=None, act_cfg=None)
     assert model.queue_len == 65536 and model.feat_dim == 128 and model.momentum == pytest.approx(1 - 0.999)
     assert model.loss.tau == 0.07 and model.loss.kl_temperature == 3.0
     assert model.loss.loss_weights == dict(vcl=1.0, icl=1.0, soft_vcl=1.0, soft_icl=1.0)
@@ -335,8 +356,8 @@ def test_authors_recipe_is_their_main_moco_mcl_defaults():
     assert lin.optim_wrapper.optimizer == dict(type='SGD', lr=30., momentum=0.9, weight_decay=0.)
     assert lin.param_scheduler.milestones == [60, 80] and lin.train_cfg.max_epochs == 100
     assert lin.model.backbone.frozen_stages == 4
-    assert lin.model.backbone.init_cfg == dict(type='Pretrained', checkpoint=lin.pretrained,
-                                               prefix='members.0.backbone.')
+    assert lin.model.backbone.init_cfg == dict(
+        type='Pretrained', checkpoint=lin.pretrained, prefix='members.0.backbone.')
 
 
 @pytest.mark.parametrize('path', PRETRAIN_CONFIGS, ids=osp.basename)
@@ -373,8 +394,13 @@ def _ddp_train(model, rank, world):
         model.train_step(_data([v[sl] for v in views]), optim)
         queues.append(module.queues.clone())
         ptrs.append(module.queue_ptr.clone())
-    return dict(queues=torch.stack(queues), ptrs=torch.stack(ptrs),
-                state={k: v.detach().clone() for k, v in module.state_dict().items()})
+    return dict(
+        queues=torch.stack(queues),
+        ptrs=torch.stack(ptrs),
+        state={
+            k: v.detach().clone()
+            for k, v in module.state_dict().items()
+        })
 
 
 def _ddp_worker(rank, world, port, out_dir):
@@ -385,16 +411,15 @@ def _ddp_worker(rank, world, port, out_dir):
     # BN frozen to running statistics: a per-rank batch then computes what the global batch would. Each rank builds
     # its own random weights and queues; DDP's start-up sync makes them rank 0's. No buffer broadcast afterwards (as
     # mmengine's runner wraps models): the queues stay identical only through the all-gathered update.
-    model = MMDistributedDataParallel(module=_tiny_moco_mcl(queue_len=DDP_K, momentum=0.3, norm_eval=True,
-                                                            seed=rank), broadcast_buffers=False)
+    model = MMDistributedDataParallel(
+        module=_tiny_moco_mcl(queue_len=DDP_K, momentum=0.3, norm_eval=True, seed=rank), broadcast_buffers=False)
     torch.save(_ddp_train(model, rank, world), os.path.join(out_dir, f'rank{rank}.pt'))
     dist.barrier()
     dist.destroy_process_group()
 
 
 def test_two_process_gloo_queues_identical_across_ranks_and_equal_one_process(tmp_path):
-    mp.start_processes(_ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, start_method='spawn',
-                       join=True)
+    mp.start_processes(_ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, start_method='spawn', join=True)
     r0 = torch.load(tmp_path / 'rank0.pt', weights_only=True)
     r1 = torch.load(tmp_path / 'rank1.pt', weights_only=True)
     # Every rank wrote the all-gathered global batch: identical queues and pointers after every step.
@@ -461,7 +486,6 @@ train_cfg = dict(max_epochs=1)
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
 """
 
-
 ONE_THREAD = dict(OMP_NUM_THREADS='1')  # tiny models: one intra-op thread per tool run
 
 
@@ -474,8 +498,9 @@ def moco_run(tmp_path_factory, cls_data):
     """2 epochs of MoCo-MCL x2 through tools/train.py (4 steps of 8 images per epoch, K = 12)."""
     work = tmp_path_factory.mktemp('moco_mcl')
     cfg = work / 'moco_mcl.py'
-    cfg.write_text(TRAIN_CONFIG.format(base=osp.join(CONFIG_DIR, 'mocov2-mcl_resnet18x2_8xb32-coslr-200e_in1k.py'),
-                                       root=cls_data['root']))
+    cfg.write_text(
+        TRAIN_CONFIG.format(
+            base=osp.join(CONFIG_DIR, 'mocov2-mcl_resnet18x2_8xb32-coslr-200e_in1k.py'), root=cls_data['root']))
     _, out = run_tool('train.py', cfg, '--work-dir', work / 'run', env=ONE_THREAD)
     return dict(cfg=cfg, work=work, run=work / 'run', log=out)
 
@@ -489,8 +514,14 @@ def test_training_logs_every_term_and_resume_restores_queues_and_key_encoders(mo
     assert [int(first[f'key_encoders.{i}.steps']) for i in range(2)] == [4, 4]
     assert not torch.allclose(first['queues'], last['queues'])
     # Resume from epoch 1 in another work dir: the second epoch repeats the uninterrupted one.
-    _, out = run_tool('train.py', moco_run['cfg'], '--work-dir', moco_run['work'] / 'resumed', '--resume',
-                      moco_run['run'] / 'epoch_1.pth', env=ONE_THREAD)
+    _, out = run_tool(
+        'train.py',
+        moco_run['cfg'],
+        '--work-dir',
+        moco_run['work'] / 'resumed',
+        '--resume',
+        moco_run['run'] / 'epoch_1.pth',
+        env=ONE_THREAD)
     assert 'resumed epoch: 1' in out
     again = _state(moco_run['work'] / 'resumed' / 'epoch_2.pth')
     assert again.keys() == last.keys()
@@ -505,7 +536,7 @@ def test_training_logs_every_term_and_resume_restores_queues_and_key_encoders(mo
 def test_export_of_a_member_query_backbone_loads_strictly_into_mmdet_and_mmseg(moco_run, tmp_path):
     ckpt = moco_run['run'] / 'epoch_2.pth'
     out = tmp_path / 'm1.pth'
-    _, log = run_tool('extract_backbone.py', ckpt, out, '--member', 1)
+    _, log = run_tool('model_converters/extract_backbone.py', ckpt, out, '--member', 1)
     assert 'mmdet.ResNet' in log and 'mmseg.ResNet' in log
     exported = torch.load(out, map_location='cpu', weights_only=True)['state_dict']
     full = _state(ckpt)
@@ -522,7 +553,7 @@ def test_export_of_a_member_query_backbone_loads_strictly_into_mmdet_and_mmseg(m
     assert not torch.equal(exported['layer1.0.conv1.weight'], full['key_encoders.1.module.0.layer1.0.conv1.weight'])
     assert not torch.equal(exported['conv1.weight'], full['members.0.backbone.conv1.weight'])
     # publish_model: the member alone, backbone.* only.
-    run_tool('publish_model.py', ckpt, tmp_path / 'pub', '--member', 1)
+    run_tool('model_converters/publish_model.py', ckpt, tmp_path / 'pub', '--member', 1)
     published = torch.load(glob.glob(str(tmp_path / 'pub_*.pth'))[0], map_location='cpu', weights_only=True)
     assert set(published['state_dict']) == {f'backbone.{k}' for k in query}
 
@@ -531,9 +562,11 @@ def test_export_of_a_member_query_backbone_loads_strictly_into_mmdet_and_mmseg(m
 def test_linear_evaluation_config_freezes_the_pretrained_member(moco_run, cls_data, tmp_path):
     ckpt = moco_run['run'] / 'epoch_2.pth'
     cfg = tmp_path / 'linear.py'
-    cfg.write_text(LINEAR_CONFIG.format(base=osp.join(CONFIG_DIR, 'benchmarks',
-                                                      'resnet18_8xb32-linear-steplr-100e_in1k.py'),
-                                        root=cls_data['root'], ckpt=ckpt))
+    cfg.write_text(
+        LINEAR_CONFIG.format(
+            base=osp.join(CONFIG_DIR, 'benchmarks', 'resnet18_8xb32-linear-steplr-100e_in1k.py'),
+            root=cls_data['root'],
+            ckpt=ckpt))
     _, out = run_tool('train.py', cfg, '--work-dir', tmp_path / 'lin', env=ONE_THREAD)
     assert 'accuracy/top1' in out
     trained = _state(tmp_path / 'lin' / 'epoch_1.pth')

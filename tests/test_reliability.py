@@ -4,9 +4,10 @@ import os.path as osp
 
 import pytest
 import torch
-
 from conftest import BANK, COHORT_TEST_CONFIG, REPO, run_tool
+
 from mcl_mm.engine.atomic_io import AtomicLocalBackend, atomic_write_bytes, repair_last_checkpoint
+from mcl_mm.engine.runtime import install_runtime_patches
 
 MCL_BASE = osp.join(REPO, 'configs/mcl/mcl_resnet18x2_8xb32-100e_in1k.py')
 
@@ -33,6 +34,7 @@ def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
 
 def test_mmengine_local_backend_is_atomic():
     from mmengine.fileio import get_file_backend
+    install_runtime_patches()  # what build_runner and StrictPretrainedHook call
     assert isinstance(get_file_backend('/tmp/some/checkpoint.pth'), AtomicLocalBackend)
 
 
@@ -106,8 +108,11 @@ def test_undecodable_image_fails_clearly_or_is_skipped_and_counted(tmp_path, cls
     bad.write_bytes(b'this is not a png')
 
     def dataset(policy):
-        return CustomDataset(data_root=str(root), data_prefix='train', pipeline=[
-            dict(type='LoadImageFromFileChecked', on_error=policy), dict(type='PackInputs')])
+        return CustomDataset(
+            data_root=str(root),
+            data_prefix='train',
+            pipeline=[dict(type='LoadImageFromFileChecked', on_error=policy),
+                      dict(type='PackInputs')])
 
     strict = dataset('fail')
     index = [i for i in range(len(strict)) if strict.get_data_info(i)['img_path'] == str(bad)][0]
@@ -142,13 +147,23 @@ class DieOnRank1(Hook):
         if get_rank() == 1 and runner.iter == 2:
             os.kill(os.getpid(), signal.SIGKILL)
 ''')
-    cfg = _cfg(tmp_path, cls_data['root'], "\ncustom_imports = dict(imports=['die_hook'], allow_failed_imports=False)\n"
-               "custom_hooks = [dict(type='CohortMemoryHook'), dict(type='DieOnRank1')]\n"
-               "train_dataloader = dict(batch_size=4)\n", epochs=3)
+    cfg = _cfg(
+        tmp_path,
+        cls_data['root'], "\ncustom_imports = dict(imports=['die_hook'], allow_failed_imports=False)\n"
+        "custom_hooks = [dict(type='CohortMemoryHook'), dict(type='DieOnRank1')]\n"
+        "train_dataloader = dict(batch_size=4)\n",
+        epochs=3)
     env = dict(os.environ, PYTHONPATH=f'{tmp_path}:{REPO}', PORT=str(29500 + os.getpid() % 1000))
     start = time.time()
-    proc = subprocess.run(['bash', osp.join(REPO, 'tools', 'dist_train.sh'), str(cfg), '2', '--work-dir',
-                           str(tmp_path / 'work')], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        ['bash', osp.join(REPO, 'tools', 'dist_train.sh'),
+         str(cfg), '2', '--work-dir',
+         str(tmp_path / 'work')],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-3000:]
     assert time.time() - start < 300

@@ -3,7 +3,6 @@ import csv
 import json
 
 import pytest
-
 from conftest import run_tool
 
 
@@ -20,14 +19,23 @@ def _work_dir(root, name, records, max_epochs=None):
 def test_collect_transfer_table_and_chart(tmp_path):
     runs = []
     for seed, (box, miou) in enumerate([(0.30, 40.0), (0.34, 44.0)]):
-        det = _work_dir(tmp_path, f'det_mcl_{seed}', [{'loss': 1.0, 'step': 1}, {'coco/bbox_mAP': 0.1, 'step': 1},
-                                                    {'coco/bbox_mAP': box, 'coco/segm_mAP': box / 2, 'step': 2}])
+        det = _work_dir(tmp_path, f'det_mcl_{seed}', [{
+            'loss': 1.0,
+            'step': 1
+        }, {
+            'coco/bbox_mAP': 0.1,
+            'step': 1
+        }, {
+            'coco/bbox_mAP': box,
+            'coco/segm_mAP': box / 2,
+            'step': 2
+        }])
         seg = _work_dir(tmp_path, f'seg_mcl_{seed}', [{'mIoU': miou, 'aAcc': 90.0, 'step': 2}])
         runs += ['--run', f'mcl={det}', '--run', f'mcl={seg}']
     base = _work_dir(tmp_path, 'det_base', [{'coco/bbox_mAP': 0.2, 'coco/segm_mAP': 0.1, 'step': 2}])
     voc = _work_dir(tmp_path, 'voc_base', [{'pascal_voc/mAP': 0.5, 'step': 1}])
     runs += ['--run', f'baseline={base}', '--run', f'baseline={voc}']
-    _, out = run_tool('analysis/collect_transfer.py', *runs, '--out', tmp_path / 'res')
+    _, out = run_tool('analysis_tools/collect_transfer.py', *runs, '--out', tmp_path / 'res')
     table = (tmp_path / 'res' / 'transfer.md').read_text()
     assert '| initialisation | box AP | mask AP | VOC mAP | mIoU |' in table
     assert '| mcl | 32.00 ± 2.83 (n=2) | 16.00 ± 1.41 (n=2) | – | 42.00 ± 2.83 (n=2) |' in table  # latest values
@@ -39,20 +47,30 @@ def test_collect_transfer_table_and_chart(tmp_path):
 
 def test_collect_transfer_rejects_unevaluated_runs(tmp_path):
     empty = _work_dir(tmp_path, 'nothing', [{'loss': 1.0, 'step': 1}])
-    code, out = run_tool('analysis/collect_transfer.py', '--run', f'x={empty}', '--out', tmp_path / 'r',
-                         expect_ok=False)
+    code, out = run_tool(
+        'analysis_tools/collect_transfer.py', '--run', f'x={empty}', '--out', tmp_path / 'r', expect_ok=False)
     assert code != 0 and 'Traceback' not in out and 'no run to tabulate' in out and 'stopped before' in out
 
 
 def test_collect_pretrain_reports_members_stages_and_aggregate(tmp_path):
     runs = []
     for seed, top1 in enumerate([80.0, 84.0]):
-        record = {'cohort/member_0/top1': top1, 'cohort/member_1/top1': top1 - 1, 'cohort/ensemble/top1': top1 + 1,
-                  'cohort/member_0/s1/top1': 70.0, 'cohort/member_0/aggregate/top1': top1 + 2, 'step': 3}
+        record = {
+            'cohort/member_0/top1': top1,
+            'cohort/member_1/top1': top1 - 1,
+            'cohort/ensemble/top1': top1 + 1,
+            'cohort/member_0/s1/top1': 70.0,
+            'cohort/member_0/aggregate/top1': top1 + 2,
+            'step': 3
+        }
         runs += ['--run', f'lmcl-v2={_work_dir(tmp_path, f"l{seed}", [{"loss": 1.0, "step": 1}, record])}']
-    mcl = _work_dir(tmp_path, 'mcl', [{'cohort/member_0/top1': 81.0, 'cohort/member_1/top1': 79.0,
-                                       'cohort/ensemble/top1': 82.0, 'step': 3}])
-    _, out = run_tool('analysis/collect_pretrain.py', *runs, '--run', f'mcl={mcl}', '--out', tmp_path / 'p')
+    mcl = _work_dir(tmp_path, 'mcl', [{
+        'cohort/member_0/top1': 81.0,
+        'cohort/member_1/top1': 79.0,
+        'cohort/ensemble/top1': 82.0,
+        'step': 3
+    }])
+    _, out = run_tool('analysis_tools/collect_pretrain.py', *runs, '--run', f'mcl={mcl}', '--out', tmp_path / 'p')
     table = (tmp_path / 'p' / 'pretrain.md').read_text()
     assert table.splitlines()[0] == ('| pretraining | member 0 top-1 | member 1 top-1 | ensemble top-1 | '
                                      'member 0 s1 top-1 | member 0 aggregate top-1 |')
@@ -86,10 +104,17 @@ def test_records_come_from_the_text_log_when_the_run_has_no_scalars_json(tmp_pat
     records = scalar_records(str(_text_log_run(tmp_path)))
     assert [r['step'] for r in records] == [20, 1, 78, 2]  # train: (epoch - 1) * 39 + i; val: the epoch
     assert records[0]['lr'] == 0.05 and records[0]['loss_ce_m1'] == 3.1818 and 'eta' not in records[0]
-    assert records[3] == {'cohort/ensemble/top1': 40.5, 'cohort/member_0/top1': 35.25, 'cohort/member_1/top1': 38.0,
-                          'data_time': 0.0156, 'time': 0.3795, 'step': 2}
+    assert records[3] == {
+        'cohort/ensemble/top1': 40.5,
+        'cohort/member_0/top1': 35.25,
+        'cohort/member_1/top1': 38.0,
+        'data_time': 0.0156,
+        'time': 0.3795,
+        'step': 2
+    }
     # The collectors read such a run like any other.
-    _, out = run_tool('analysis/collect_pretrain.py', '--run', f'mcl={tmp_path / "tb_only"}', '--out', tmp_path / 'r')
+    _, out = run_tool('analysis_tools/collect_pretrain.py', '--run', f'mcl={tmp_path / "tb_only"}', '--out',
+                      tmp_path / 'r')
     assert '| mcl | 35.25 (n=1) | 38.00 (n=1) | 40.50 (n=1) |' in (tmp_path / 'r' / 'pretrain.md').read_text()
 
 
@@ -103,20 +128,36 @@ def test_a_run_without_any_readable_log_is_named(tmp_path):
 
 
 def test_plot_curves_draws_every_member_and_loss_term(tmp_path):
-    scalars = _work_dir(tmp_path, 'local', [
-        {'loss': 2.0, 'loss_ce_m0': 1.0, 'loss_vcl': 0.5, 'step': 10},
-        {'loss': 1.0, 'loss_ce_m0': 0.5, 'loss_vcl': 0.2, 'step': 20},
-        {'cohort/member_0/top1': 50.0, 'cohort/ensemble/top1': 55.0, 'step': 1},
-        {'cohort/member_0/top1': 60.0, 'cohort/ensemble/top1': 66.0, 'step': 2}])
+    scalars = _work_dir(tmp_path, 'local', [{
+        'loss': 2.0,
+        'loss_ce_m0': 1.0,
+        'loss_vcl': 0.5,
+        'step': 10
+    }, {
+        'loss': 1.0,
+        'loss_ce_m0': 0.5,
+        'loss_vcl': 0.2,
+        'step': 20
+    }, {
+        'cohort/member_0/top1': 50.0,
+        'cohort/ensemble/top1': 55.0,
+        'step': 1
+    }, {
+        'cohort/member_0/top1': 60.0,
+        'cohort/ensemble/top1': 66.0,
+        'step': 2
+    }])
     text = _text_log_run(tmp_path)
-    _, out = run_tool('analysis/plot_curves.py', scalars, text, '--label', 'scalars', 'text', '--out',
+    _, out = run_tool('analysis_tools/plot_curves.py', scalars, text, '--label', 'scalars', 'text', '--out',
                       tmp_path / 'c.png')
     assert 'wrote' in out and (tmp_path / 'c.png').stat().st_size > 10000
     from mcl_mm.utils.results import curve_figure
     loss_ax, val_ax = curve_figure({'a': str(scalars), 'b': str(text)}).axes
-    assert {l.get_label() for l in loss_ax.lines} == {'a: loss', 'a: loss_ce_m0', 'a: loss_vcl', 'b: loss',
-                                                     'b: loss_ce_m0', 'b: loss_ce_m1'}
-    assert {l.get_label() for l in val_ax.lines} == {'a: member_0/top1', 'a: ensemble/top1', 'b: member_0/top1',
-                                                    'b: member_1/top1', 'b: ensemble/top1'}
-    code, out = run_tool('analysis/plot_curves.py', tmp_path / 'missing', expect_ok=False)
+    loss_labels = {line.get_label() for line in loss_ax.lines}
+    val_labels = {line.get_label() for line in val_ax.lines}
+    assert loss_labels == {'a: loss', 'a: loss_ce_m0', 'a: loss_vcl', 'b: loss', 'b: loss_ce_m0', 'b: loss_ce_m1'}
+    assert val_labels == {
+        'a: member_0/top1', 'a: ensemble/top1', 'b: member_0/top1', 'b: member_1/top1', 'b: ensemble/top1'
+    }
+    code, out = run_tool('analysis_tools/plot_curves.py', tmp_path / 'missing', expect_ok=False)
     assert code != 0 and out.strip().splitlines()[-1].startswith('plot_curves: ') and 'not a folder' in out

@@ -7,6 +7,7 @@ from mcl_mm.datasets.samplers import MPerClassSampler
 
 
 class _Labels:
+
     def __init__(self, labels):
         self.labels = np.asarray(labels)
 

@@ -6,9 +6,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import REPO, run_tool
-from mcl_mm.datasets.synthetic import DigitObjects, make_digit_classification_folder
+from demo_world import DigitObjects, make_digit_classification_folder
 
 sys.path.insert(0, f'{REPO}/tools')
 import study  # noqa: E402
@@ -16,8 +15,8 @@ import study  # noqa: E402
 
 def test_two_digit_world_has_100_classes_from_disjoint_writers(tmp_path):
     from mmpretrain.datasets import CustomDataset
-    classes = make_digit_classification_folder(str(tmp_path), train_per_class=2, val_per_class=1, seed=0,
-                                               digits_per_image=2)
+    classes = make_digit_classification_folder(
+        str(tmp_path), train_per_class=2, val_per_class=1, seed=0, digits_per_image=2)
     assert classes == [f'{n:02d}' for n in range(100)]
     train = CustomDataset(data_root=str(tmp_path), data_prefix='train', pipeline=[])
     val = CustomDataset(data_root=str(tmp_path), data_prefix='val', pipeline=[])
@@ -64,8 +63,8 @@ def test_every_arm_shares_the_recipe_and_differs_only_in_its_objective():
 @pytest.mark.slow
 def test_quick_study_end_to_end(tmp_path):
     out = tmp_path / 'out'
-    _, log = run_tool('study.py', '--quick', '--out', out, '--workdir', tmp_path, '--docs', tmp_path / 'docs',
-                      timeout=900)
+    _, log = run_tool(
+        'study.py', '--quick', '--out', out, '--workdir', tmp_path, '--docs', tmp_path / 'docs', timeout=900)
     assert 'ETA' in log and '[study] data: generated' in log
     rows = list(csv.DictReader(open(out / 'results.csv')))
     assert set(rows[0]) == {'arm', 'seed', 'metric', 'value'}

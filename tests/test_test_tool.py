@@ -6,7 +6,6 @@ import subprocess
 
 import pytest
 import torch
-
 from conftest import BANK, COHORT_TEST_CONFIG, REPO, run_tool
 
 pytestmark = pytest.mark.slow
@@ -42,8 +41,8 @@ def _member_scores_by_hand(cfg_path, checkpoint, flip: bool):
 
 
 def test_tta_averages_every_members_scores_over_flips(tmp_path, cohort_cfg, cohort_checkpoint):
-    run_tool('test.py', cohort_cfg, cohort_checkpoint, '--work-dir', tmp_path / 'w', '--tta',
-             '--out', tmp_path / 'tta.pkl')
+    run_tool('test.py', cohort_cfg, cohort_checkpoint, '--work-dir', tmp_path / 'w', '--tta', '--out',
+             tmp_path / 'tta.pkl')
     preds = pickle.load(open(tmp_path / 'tta.pkl', 'rb'))
     got = torch.stack([torch.as_tensor(p['member_scores']) for p in preds])
     expected = _member_scores_by_hand(cohort_cfg, cohort_checkpoint, flip=True)
@@ -60,20 +59,32 @@ def test_out_item_metrics_and_amp(tmp_path, cohort_cfg, cohort_checkpoint):
     metrics = json.load(open(tmp_path / 'm.json'))
     assert {'cohort/member_0/top1', 'cohort/member_1/top1', 'cohort/ensemble/top1'} <= set(metrics)
     # Under --amp the test loop runs in autocast (bf16 on CPU): scores close to fp32 ones, not equal.
-    run_tool('test.py', cohort_cfg, cohort_checkpoint, '--work-dir', tmp_path / 'a', '--amp',
-             '--out', tmp_path / 'amp.pkl')
-    amp = torch.stack([torch.as_tensor(p['member_scores']).float() for p in pickle.load(open(tmp_path / 'amp.pkl',
-                                                                                            'rb'))])
+    run_tool('test.py', cohort_cfg, cohort_checkpoint, '--work-dir', tmp_path / 'a', '--amp', '--out',
+             tmp_path / 'amp.pkl')
+    amp = torch.stack(
+        [torch.as_tensor(p['member_scores']).float() for p in pickle.load(open(tmp_path / 'amp.pkl', 'rb'))])
     fp32 = _member_scores_by_hand(cohort_cfg, cohort_checkpoint, flip=False)
     assert torch.allclose(amp, fp32, atol=0.05) and not torch.equal(amp, fp32)
-    code, out = run_tool('test.py', cohort_cfg, cohort_checkpoint, '--out', tmp_path / 'm.txt', '--out-item',
-                         'metrics', expect_ok=False)
+    code, out = run_tool(
+        'test.py', cohort_cfg, cohort_checkpoint, '--out', tmp_path / 'm.txt', '--out-item', 'metrics', expect_ok=False)
     assert code != 0 and 'writes .json / .yaml / .pkl' in out.strip().splitlines()[-1]
 
 
 def test_show_draws_headless(tmp_path, cohort_cfg, cohort_checkpoint):
-    _, out = run_tool('test.py', cohort_cfg, cohort_checkpoint, '--work-dir', tmp_path / 'w', '--show',
-                      '--wait-time', '0.01', '--interval', '5', '--show-dir', 'shown', env=dict(MPLBACKEND='Agg'))
+    _, out = run_tool(
+        'test.py',
+        cohort_cfg,
+        cohort_checkpoint,
+        '--work-dir',
+        tmp_path / 'w',
+        '--show',
+        '--wait-time',
+        '0.01',
+        '--interval',
+        '5',
+        '--show-dir',
+        'shown',
+        env=dict(MPLBACKEND='Agg'))
     # Samples 0, 5, 10, 15 of the 16 (4 classes x 4) are drawn, named after their files 00000..00003.png,
     # under work_dir/<timestamp>/shown as mmdet / mmseg do.
     drawn = sorted(f for _, _, files in os.walk(tmp_path / 'w') for f in files if f.endswith('.png'))
@@ -86,17 +97,29 @@ def test_downstream_test_launchers(tmp_path, cohort_cfg, cohort_checkpoint):
     for task in ('mmdetection', 'mmsegmentation'):
         script = f'{REPO}/tools/benchmarks/{task}/dist_test.sh'
         proc = subprocess.run(['bash', script, cohort_cfg, cohort_checkpoint, '1', '--work-dir',
-                               str(tmp_path / task)], capture_output=True, text=True, cwd=REPO, timeout=600)
+                               str(tmp_path / task)],
+                              capture_output=True,
+                              text=True,
+                              cwd=REPO,
+                              timeout=600)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         assert 'cohort/ensemble/top1' in proc.stdout + proc.stderr
     bad = tmp_path / 'bad.pth'
     bad.write_bytes(b'not a checkpoint')
-    proc = subprocess.run(['bash', f'{REPO}/tools/benchmarks/mmdetection/dist_test.sh', cohort_cfg, str(bad), '1'],
-                          capture_output=True, text=True, cwd=REPO, timeout=600)
+    proc = subprocess.run(['bash', f'{REPO}/tools/benchmarks/mmdetection/dist_test.sh', cohort_cfg,
+                           str(bad), '1'],
+                          capture_output=True,
+                          text=True,
+                          cwd=REPO,
+                          timeout=600)
     assert proc.returncode != 0 and 'Traceback' not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith('test: ')
-    proc = subprocess.run(['bash', f'{REPO}/tools/benchmarks/mmdetection/dist_test.sh', cohort_cfg, str(bad), 'x'],
-                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    proc = subprocess.run(['bash', f'{REPO}/tools/benchmarks/mmdetection/dist_test.sh', cohort_cfg,
+                           str(bad), 'x'],
+                          capture_output=True,
+                          text=True,
+                          cwd=REPO,
+                          timeout=60)
     assert proc.returncode == 2 and 'GPUS must be the number' in proc.stderr
     assert proc.stdout == ''
 
@@ -108,11 +131,15 @@ def test_slurm_launchers_pass_the_tool_its_arguments(tmp_path):
     (shim / 'srun').write_text('#!/usr/bin/env bash\necho "SRUN $*"\n')
     (shim / 'srun').chmod(0o755)
     env = dict(os.environ, PATH=f'{shim}:{os.environ["PATH"]}', GPUS='16', PYTHON='py')
-    for script, args, expected in (
-            ('slurm_train.sh', ['cfg.py', 'wd', '--amp'], 'tools/train.py cfg.py --work-dir=wd --amp --launcher=slurm'),
-            ('slurm_test.sh', ['cfg.py', 'ck.pth', '--tta'], 'tools/test.py cfg.py ck.pth --tta --launcher=slurm')):
-        proc = subprocess.run(['bash', f'{REPO}/tools/{script}', 'gpu', 'job', *args], env=env, capture_output=True,
-                              text=True, timeout=60)
+    for script, args, expected in (('slurm_train.sh', ['cfg.py', 'wd', '--amp'],
+                                    'tools/train.py cfg.py --work-dir=wd --amp --launcher=slurm'),
+                                   ('slurm_test.sh', ['cfg.py', 'ck.pth',
+                                                      '--tta'], 'tools/test.py cfg.py ck.pth --tta --launcher=slurm')):
+        proc = subprocess.run(['bash', f'{REPO}/tools/{script}', 'gpu', 'job', *args],
+                              env=env,
+                              capture_output=True,
+                              text=True,
+                              timeout=60)
         line = proc.stdout.strip()
         assert proc.returncode == 0 and line.startswith('SRUN -p gpu --job-name=job --gres=gpu:8 --ntasks=16 '), line
         assert line.endswith(expected) and ' py -u ' in line, line

@@ -9,7 +9,6 @@ import time
 
 import pytest
 import torch
-
 from conftest import REPO, run_tool
 
 pytestmark = pytest.mark.slow  # end-to-end runs of tools/train.py
@@ -97,8 +96,8 @@ def test_train_mmpretrain_classifier(tmp_path, cls_data):
     records = _scalars(str(work_dir))
     assert any('loss' in r for r in records) and any('accuracy/top1' in r for r in records)
     # tools/test.py evaluates the checkpoint and dumps predictions.
-    _, out = run_tool('test.py', cfg, work_dir / 'epoch_1.pth', '--work-dir', tmp_path / 'test',
-                      '--out', tmp_path / 'preds.pkl')
+    _, out = run_tool('test.py', cfg, work_dir / 'epoch_1.pth', '--work-dir', tmp_path / 'test', '--out',
+                      tmp_path / 'preds.pkl')
     assert 'accuracy/top1' in out and osp.isfile(tmp_path / 'preds.pkl')
 
 
@@ -113,8 +112,12 @@ def test_train_mmdet_detector_with_coco_evaluation(tmp_path, coco_data):
 def _train_until_first_checkpoint_then_kill(cfg, work_dir, timeout=600):
     """Start tools/train.py and SIGKILL it as soon as its first checkpoint is complete (``last_checkpoint``
     is written after the checkpoint file), i.e. while it is training the next epoch."""
-    proc = subprocess.Popen([sys.executable, osp.join(REPO, 'tools', 'train.py'), cfg, '--work-dir', str(work_dir)],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, osp.join(REPO, 'tools', 'train.py'), cfg, '--work-dir',
+         str(work_dir)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
     deadline = time.time() + timeout
     while not osp.exists(work_dir / 'last_checkpoint'):
         assert proc.poll() is None, 'training exited before writing a checkpoint'

@@ -8,9 +8,8 @@ import re
 import pytest
 import torch
 import torchvision
-from mmengine.config import Config
-
 from conftest import REPO, run_tool
+from mmengine.config import Config
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +27,7 @@ def _member_backbone(ckpt_path, member):
 # ----------------------------------------------------------------------------------------------- export
 def test_extract_openmmlab_loads_strictly_into_mmdet_and_mmseg(tmp_path, cohort_checkpoint):
     out = tmp_path / 'm1.pth'
-    _, log = run_tool('extract_backbone.py', cohort_checkpoint, out, '--member', 1)
+    _, log = run_tool('model_converters/extract_backbone.py', cohort_checkpoint, out, '--member', 1)
     assert 'mmdet.ResNet' in log and 'mmseg.ResNet' in log
     saved = torch.load(out, map_location='cpu', weights_only=True)  # weights-only file
     expected, full = _member_backbone(cohort_checkpoint, 1)
@@ -47,7 +46,7 @@ def test_extract_openmmlab_loads_strictly_into_mmdet_and_mmseg(tmp_path, cohort_
 
 def test_extract_torchvision_loads_strictly_with_the_member_classifier(tmp_path, cohort_checkpoint):
     out = tmp_path / 'tv.pth'
-    run_tool('extract_backbone.py', cohort_checkpoint, out, '--member', 0, '--format', 'torchvision')
+    run_tool('model_converters/extract_backbone.py', cohort_checkpoint, out, '--member', 0, '--format', 'torchvision')
     weights = torch.load(out, map_location='cpu', weights_only=True)
     net = torchvision.models.resnet18(weights=None, num_classes=4)
     net.load_state_dict(weights, strict=True)
@@ -57,26 +56,26 @@ def test_extract_torchvision_loads_strictly_with_the_member_classifier(tmp_path,
 
 
 def test_export_errors_are_clear(tmp_path, cohort_checkpoint):
-    code, out = run_tool('extract_backbone.py', cohort_checkpoint, tmp_path / 'x.pth', '--member', 5,
-                         expect_ok=False)
+    code, out = run_tool(
+        'model_converters/extract_backbone.py', cohort_checkpoint, tmp_path / 'x.pth', '--member', 5, expect_ok=False)
     assert code != 0 and 'out of range' in out and 'cohort of 2 members' in out
     plain = tmp_path / 'plain.pth'
     torch.save({'state_dict': torchvision.models.resnet18().state_dict()}, plain)
-    code, out = run_tool('extract_backbone.py', plain, tmp_path / 'x.pth', expect_ok=False)
+    code, out = run_tool('model_converters/extract_backbone.py', plain, tmp_path / 'x.pth', expect_ok=False)
     assert code != 0 and 'not an MCL cohort checkpoint' in out
     # The checkpoint's config says ResNet-34 but the weights are ResNet-18's: an architecture mismatch.
     ckpt = torch.load(cohort_checkpoint, map_location='cpu', weights_only=False)
     ckpt['meta']['cfg'] = ckpt['meta']['cfg'].replace('depth=18', 'depth=34')
     wrong = tmp_path / 'wrong_arch.pth'
     torch.save(ckpt, wrong)
-    code, out = run_tool('extract_backbone.py', wrong, tmp_path / 'x.pth', expect_ok=False)
+    code, out = run_tool('model_converters/extract_backbone.py', wrong, tmp_path / 'x.pth', expect_ok=False)
     assert code != 0 and 'do not load strictly' in out and 'missing keys: layer1.2' in out
     assert not osp.exists(tmp_path / 'x.pth')
 
 
 def test_publish_model_is_backbone_only_hash_named_with_metadata(tmp_path, cohort_checkpoint):
     stem = tmp_path / 'mcl_r18_member1'
-    run_tool('publish_model.py', cohort_checkpoint, stem, '--member', 1)
+    run_tool('model_converters/publish_model.py', cohort_checkpoint, stem, '--member', 1)
     files = glob.glob(f'{stem}_*.pth')
     assert len(files) == 1
     match = re.fullmatch(r'.*_member1_(\d{8})-([0-9a-f]{8})\.pth', files[0])
@@ -106,19 +105,29 @@ def test_publish_model_is_backbone_only_hash_named_with_metadata(tmp_path, cohor
 @pytest.fixture(scope='module')
 def bench_data(tmp_path_factory):
     """The stock dataset layouts under ``data/`` exactly as the mmdet / mmseg configs expect them."""
-    from mcl_mm.datasets.synthetic import make_coco_instances, make_semantic_set, make_voc_detection
+    from demo_world import make_coco_instances, make_semantic_set, make_voc_detection
+    from shapes_world import ShapeObjects
+    shapes = ShapeObjects()
     root = tmp_path_factory.mktemp('bench')
     data = root / 'data'
     from mmdet.datasets import CocoDataset
     coco_names = CocoDataset.METAINFO['classes']  # all 80 declared, objects of the first 4
     for split, n, seed in (('train2017', 4, 1), ('val2017', 2, 2)):
-        make_coco_instances(str(data / 'coco'), split, num_images=n, classes=coco_names, seed=seed, img_dir=split,
-                            num_object_classes=4)
-    make_voc_detection(str(data / 'VOCdevkit'), {'VOC2007': {'trainval': 2, 'test': 2}, 'VOC2012': {'trainval': 2}})
-    make_semantic_set(str(data / 'VOCdevkit' / 'VOC2012'), 'voc12', {'train': 2, 'val': 2, 'aug': 2})
-    make_semantic_set(str(data / 'VOCdevkit' / 'VOC2010'), 'pascal_context', {'train': 2, 'val': 2})
-    make_semantic_set(str(data / 'cityscapes'), 'cityscapes', {'train': 2, 'val': 2})
-    make_semantic_set(str(data / 'ade' / 'ADEChallengeData2016'), 'ade20k', {'train': 2, 'val': 2})
+        make_coco_instances(
+            str(data / 'coco'),
+            split,
+            num_images=n,
+            classes=coco_names,
+            seed=seed,
+            img_dir=split,
+            num_object_classes=4,
+            drawer=shapes)
+    voc_splits = {'VOC2007': {'trainval': 2, 'test': 2}, 'VOC2012': {'trainval': 2}}
+    make_voc_detection(str(data / 'VOCdevkit'), voc_splits, drawer=shapes)
+    make_semantic_set(str(data / 'VOCdevkit' / 'VOC2012'), 'voc12', {'train': 2, 'val': 2, 'aug': 2}, drawer=shapes)
+    make_semantic_set(str(data / 'VOCdevkit' / 'VOC2010'), 'pascal_context', {'train': 2, 'val': 2}, drawer=shapes)
+    make_semantic_set(str(data / 'cityscapes'), 'cityscapes', {'train': 2, 'val': 2}, drawer=shapes)
+    make_semantic_set(str(data / 'ade' / 'ADEChallengeData2016'), 'ade20k', {'train': 2, 'val': 2}, drawer=shapes)
     return root
 
 
@@ -210,8 +219,8 @@ def test_benchmark_config_refuses_weights_that_load_into_nothing(path, tmp_path,
     cfg = _test_config(path, cohort_checkpoint, member=0, out=tmp_path / 'cfg.py')
     cfg.model.backbone.depth = 34
     cfg.dump(str(tmp_path / 'cfg.py'))
-    code, out = run_tool('train.py', tmp_path / 'cfg.py', '--work-dir', tmp_path / 'work', cwd=str(bench_data),
-                         expect_ok=False)
+    code, out = run_tool(
+        'train.py', tmp_path / 'cfg.py', '--work-dir', tmp_path / 'work', cwd=str(bench_data), expect_ok=False)
     assert code != 0
     assert 'does not fit the backbone; missing keys: layer1.2.bn1.bias' in out and cohort_checkpoint in out, out[-3000:]
     assert 'Traceback' not in out and not glob.glob(str(tmp_path / 'work' / 'epoch_*.pth'))
@@ -222,9 +231,15 @@ def test_launch_script_sets_checkpoint_and_member(tmp_path, bench_data, cohort_c
     del cfg
     import subprocess
     script = osp.join(REPO, 'tools', 'benchmarks', 'mmdetection', 'dist_train.sh')
-    proc = subprocess.run(['bash', script, str(tmp_path / 'cfg.py'), cohort_checkpoint, '1', '--member', '1',
-                           '--work-dir', str(tmp_path / 'work')], cwd=str(bench_data), capture_output=True,
-                          text=True, timeout=900)
+    proc = subprocess.run([
+        'bash', script,
+        str(tmp_path / 'cfg.py'), cohort_checkpoint, '1', '--member', '1', '--work-dir',
+        str(tmp_path / 'work')
+    ],
+                          cwd=str(bench_data),
+                          capture_output=True,
+                          text=True,
+                          timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     dumped = open(glob.glob(str(tmp_path / 'work' / '*.py'))[0]).read()
     assert "prefix='members.1.backbone.'" in dumped and cohort_checkpoint in dumped

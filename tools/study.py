@@ -23,11 +23,10 @@ import time
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from mcl_mm.utils.jobs import Job, run_jobs
+from mcl_mm.utils.results import RunRecordError, format_interval, paired_interval, run_status, scalar_records
 
-from mcl_mm.utils.jobs import Job, run_jobs  # noqa: E402
-from mcl_mm.utils.results import RunRecordError, run_status, scalar_records  # noqa: E402
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 STUDY = 'configs/study'
 _MCL = f'{STUDY}/mcl_resnet20x2_1xb64-30e_two-digits.py'
@@ -41,23 +40,20 @@ ARMS = OrderedDict([
 ])
 # MCL with terms switched off (the same config; only loss weights change).
 ABLATIONS = OrderedDict([
-    ('mcl_soft_only', ('MCL, soft terms only', _MCL, ['model.loss.loss_weights.vcl=0.0',
-                                                       'model.loss.loss_weights.icl=0.0'], 1.05)),
-    ('mcl_hard_only', ('MCL, hard terms only', _MCL, ['model.loss.loss_weights.soft_vcl=0.0',
-                                                       'model.loss.loss_weights.soft_icl=0.0'], 1.05)),
-    ('mcl_vcl_only', ('MCL, VCL + Soft VCL only', _MCL, ['model.loss.loss_weights.icl=0.0',
-                                                          'model.loss.loss_weights.soft_icl=0.0'], 1.05)),
-    ('mcl_icl_only', ('MCL, ICL + Soft ICL only', _MCL, ['model.loss.loss_weights.vcl=0.0',
-                                                          'model.loss.loss_weights.soft_vcl=0.0'], 1.05)),
+    ('mcl_soft_only', ('MCL, soft terms only', _MCL,
+                       ['model.loss.loss_weights.vcl=0.0', 'model.loss.loss_weights.icl=0.0'], 1.05)),
+    ('mcl_hard_only', ('MCL, hard terms only', _MCL,
+                       ['model.loss.loss_weights.soft_vcl=0.0', 'model.loss.loss_weights.soft_icl=0.0'], 1.05)),
+    ('mcl_vcl_only', ('MCL, VCL + Soft VCL only', _MCL,
+                      ['model.loss.loss_weights.icl=0.0', 'model.loss.loss_weights.soft_icl=0.0'], 1.05)),
+    ('mcl_icl_only', ('MCL, ICL + Soft ICL only', _MCL,
+                      ['model.loss.loss_weights.vcl=0.0', 'model.loss.loss_weights.soft_vcl=0.0'], 1.05)),
 ])
 # Sizes of the world and of each run: full / --quick (a pipeline check, not a measurement).
 MODES = {
     'full': dict(train_per_class=25, val_per_class=15, epochs=30, seeds=5),
     'quick': dict(train_per_class=2, val_per_class=1, epochs=2, seeds=2),
 }
-# Rendering of the world: heavier noise, clutter and rotation than the demo's digits, so that the members
-# stay well below 100 % on unseen writers.
-WORLD = dict(noise=45.0, clutter=4, max_rotation=30.0)
 METRICS = OrderedDict([
     ('val/member_mean/top1', 'member mean top-1'),
     ('val/ensemble/top1', 'ensemble top-1'),
@@ -70,45 +66,73 @@ HEADLINE = ('val/member_mean/top1', 'val/ensemble/top1')
 
 def generate_data(data_root: str, mode: dict) -> None:
     """The two-digit world; skipped when the same spec was generated before."""
-    from mcl_mm.datasets.synthetic import make_digit_classification_folder
-    spec = dict(version=1, digits_per_image=2, image_size=32, seed=0, **WORLD,
-                **{k: mode[k] for k in ('train_per_class', 'val_per_class')})
+    from demo_world import TWO_DIGIT_WORLD, make_digit_classification_folder
+    spec = dict(
+        version=1,
+        digits_per_image=2,
+        image_size=32,
+        seed=0,
+        **TWO_DIGIT_WORLD,
+        **{k: mode[k]
+           for k in ('train_per_class', 'val_per_class')})
     stamp = osp.join(data_root, 'spec.json')
     if osp.exists(stamp) and json.load(open(stamp)) == spec:
         print(f'[study] data: reusing {data_root}')
         return
     start = time.time()
-    make_digit_classification_folder(data_root, train_per_class=mode['train_per_class'],
-                                     val_per_class=mode['val_per_class'], image_size=32, seed=0, digits_per_image=2,
-                                     **WORLD)
+    make_digit_classification_folder(
+        data_root,
+        train_per_class=mode['train_per_class'],
+        val_per_class=mode['val_per_class'],
+        image_size=32,
+        seed=0,
+        digits_per_image=2,
+        **TWO_DIGIT_WORLD)
     with open(stamp, 'w') as f:
         json.dump(spec, f)
     print(f'[study] data: generated {data_root} in {time.time() - start:.0f} s')
 
 
-def plan(arms: 'OrderedDict[str, tuple]', seeds: Sequence[int], epochs: int, data_root: str, out: str,
-         skip_finished: bool = False, arm_seeds: Optional[Dict[str, int]] = None) -> List[Job]:
+def plan(arms: 'OrderedDict[str, tuple]',
+         seeds: Sequence[int],
+         epochs: int,
+         data_root: str,
+         out: str,
+         skip_finished: bool = False,
+         arm_seeds: Optional[Dict[str, int]] = None) -> List[Job]:
     """The training and train-set evaluation jobs; ``skip_finished`` leaves out runs that already finished,
     ``arm_seeds`` caps the number of seeds of some arms (``{'lmcl_v2': 3}``)."""
     py, train, test = sys.executable, osp.join(ROOT, 'tools', 'train.py'), osp.join(ROOT, 'tools', 'test.py')
     warmup = min(5, epochs - 1)  # the configs' 5 warm-up epochs, shortened only for --quick
-    schedule = [f'train_cfg.max_epochs={epochs}', f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}',
-                f'param_scheduler.1.end={epochs}',
-                f'train_cfg.val_interval={max(1, epochs // 6)}', f'default_hooks.checkpoint.interval={epochs}']
+    schedule = [
+        f'train_cfg.max_epochs={epochs}', f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}',
+        f'param_scheduler.1.end={epochs}', f'train_cfg.val_interval={max(1, epochs // 6)}',
+        f'default_hooks.checkpoint.interval={epochs}'
+    ]
     jobs = []
     for seed in seeds:
         for arm, (_, config, options, cost) in arms.items():
             work = osp.join(out, 'runs', arm, f's{seed}')
             if (skip_finished and run_finished(work)) or seed >= (arm_seeds or {}).get(arm, len(seeds)):
                 continue
-            jobs.append(Job(f'{arm}/s{seed}', [py, train, osp.join(ROOT, config), '--work-dir', work, '--cfg-options',
-                                               f'data_root={data_root}', f'randomness.seed={seed}', *schedule,
-                                               *options], cost=cost, work_dir=work))
-            jobs.append(Job(f'{arm}/s{seed}/train-eval', [
-                py, test, osp.join(ROOT, config), osp.join(work, f'epoch_{epochs}.pth'), '--work-dir',
-                osp.join(work, 'train_eval'), '--cfg-options', f'data_root={data_root}',
-                'test_dataloader.dataset.data_prefix=train', *options
-            ], cost=0.05, deps=[f'{arm}/s{seed}']))
+            jobs.append(
+                Job(f'{arm}/s{seed}', [
+                    py, train,
+                    osp.join(ROOT, config), '--work-dir', work, '--cfg-options', f'data_root={data_root}',
+                    f'randomness.seed={seed}', *schedule, *options
+                ],
+                    cost=cost,
+                    work_dir=work))
+            jobs.append(
+                Job(f'{arm}/s{seed}/train-eval', [
+                    py, test,
+                    osp.join(ROOT, config),
+                    osp.join(work, f'epoch_{epochs}.pth'), '--work-dir',
+                    osp.join(work, 'train_eval'), '--cfg-options', f'data_root={data_root}',
+                    'test_dataloader.dataset.data_prefix=train', *options
+                ],
+                    cost=0.05,
+                    deps=[f'{arm}/s{seed}']))
     return jobs
 
 
@@ -117,8 +141,8 @@ def run_finished(work_dir: str) -> bool:
     if not osp.isdir(osp.join(work_dir, 'train_eval')):
         return False
     try:
-        return run_status(work_dir, ['cohort/ensemble/top1'])[0] and bool(_test_metrics(
-            osp.join(work_dir, 'train_eval')))
+        return run_status(work_dir, ['cohort/ensemble/top1'])[0] and bool(
+            _test_metrics(osp.join(work_dir, 'train_eval')))
     except (SystemExit, RunRecordError, OSError):
         return False
 
@@ -148,21 +172,6 @@ def run_metrics(work_dir: str) -> Dict[str, float]:
         metrics[f'{split}/member_mean/top1'] = statistics.mean(members)
         metrics[f'{split}/ensemble/top1'] = record['cohort/ensemble/top1']
     return metrics
-
-
-def t_quantile_975(dof: int) -> float:
-    from scipy.stats import t
-    return float(t.ppf(0.975, dof))
-
-
-def paired_interval(values: Sequence[float], reference: Sequence[float]) -> Tuple[float, float, float]:
-    """Mean of the per-seed differences ``values - reference`` and its 95 % t interval (low, high)."""
-    diffs = [v - r for v, r in zip(values, reference, strict=True)]
-    mean = statistics.mean(diffs)
-    if len(diffs) < 2:
-        return mean, math.nan, math.nan
-    half = t_quantile_975(len(diffs) - 1) * statistics.stdev(diffs) / math.sqrt(len(diffs))
-    return mean, mean - half, mean + half
 
 
 def collect(arms: 'OrderedDict[str, tuple]', seeds: Sequence[int], out: str) -> Dict[str, Dict[str, Dict]]:
@@ -202,8 +211,7 @@ def _mean_std(values) -> str:
 def _interval(values, reference) -> str:
     if not values:
         return '–'
-    mean, low, high = paired_interval(values, reference)
-    return f'{mean:+.2f} [{low:+.2f}, {high:+.2f}]' if not math.isnan(low) else f'{mean:+.2f}'
+    return format_interval(*paired_interval(values, reference))
 
 
 def markdown(table, arms, seeds, mode: dict, minutes: float, mode_name: str) -> str:
@@ -216,26 +224,32 @@ def markdown(table, arms, seeds, mode: dict, minutes: float, mode_name: str) -> 
         f'World: the 100 two-digit numbers, {mode["train_per_class"]} training images per class, top-1 (%) on '
         f'{100 * mode["val_per_class"]} images of held-out writers at the last epoch; "train" is the final '
         'checkpoint evaluated on the training images (test pipeline). Mean ± std over seeds.', '',
-        '| arm | seeds | ' + ' | '.join(METRICS.values()) + ' |', '|' + '---|' * (len(METRICS) + 2)]
+        '| arm | seeds | ' + ' | '.join(METRICS.values()) + ' |', '|' + '---|' * (len(METRICS) + 2)
+    ]
     for arm in arms:
         lines.append(f'| {labels[arm]} | {len(table[arm][HEADLINE[0]])} | ' +
                      ' | '.join(_mean_std(table[arm][m]) for m in METRICS) + ' |')
     for reference in ('independent', 'dml'):
         if reference not in table:
             continue
-        lines += ['', f'Paired per-seed difference to {labels[reference]} (a seed fixes the members\' initial '
-                  'weights and the batch order in every arm), mean [95 % t interval]:', '',
-                  '| arm | ' + ' | '.join(METRICS[m] for m in HEADLINE) + ' | per-seed member-mean difference |',
-                  '|---|---|---|---|']
+        lines += [
+            '', f'Paired per-seed difference to {labels[reference]} (a seed fixes the members\' initial '
+            'weights and the batch order in every arm), mean [95 % t interval]:', '',
+            '| arm | ' + ' | '.join(METRICS[m] for m in HEADLINE) + ' | per-seed member-mean difference |',
+            '|---|---|---|---|'
+        ]
         for arm in arms:
             if arm == reference:
                 continue
             _, values, ref_values = paired(table, arm, reference, HEADLINE[0])
             per_seed = ', '.join(f'{v - r:+.2f}' for v, r in zip(values, ref_values))
-            lines.append(f'| {labels[arm]} | ' + ' | '.join(_interval(*paired(table, arm, reference, m)[1:])
-                                                            for m in HEADLINE) + f' | {per_seed} |')
-    lines += ['', '![accuracy](accuracy.png)', '', '![paired differences](paired_differences.png)', '',
-              '![curves](curves.png)', '']
+            lines.append(f'| {labels[arm]} | ' +
+                         ' | '.join(_interval(*paired(table, arm, reference, m)[1:])
+                                    for m in HEADLINE) + f' | {per_seed} |')
+    lines += [
+        '', '![accuracy](accuracy.png)', '', '![paired differences](paired_differences.png)', '',
+        '![curves](curves.png)', ''
+    ]
     return '\n'.join(lines)
 
 
@@ -250,8 +264,13 @@ def plot(table, arms, seeds, out: str) -> None:
         for x, arm in enumerate(arms):
             values = list(table[arm][metric].values())
             ax.scatter([x] * len(values), values, s=14, alpha=0.6)
-            ax.errorbar(x + 0.15, statistics.mean(values), yerr=statistics.stdev(values) if len(values) > 1 else 0,
-                        fmt='o', color='k', capsize=3)
+            ax.errorbar(
+                x + 0.15,
+                statistics.mean(values),
+                yerr=statistics.stdev(values) if len(values) > 1 else 0,
+                fmt='o',
+                color='k',
+                capsize=3)
         ax.set_xticks(range(len(arms)), labels, rotation=25, ha='right')
         ax.set(title=f'{METRICS[metric]} (%): seeds, mean ± std')
         ax.grid(axis='y', alpha=0.3)
@@ -287,8 +306,11 @@ def plot(table, arms, seeds, out: str) -> None:
             records = [r for r in scalar_records(osp.join(out, 'runs', arm, f's{seed}')) if 'cohort/member_0/top1' in r]
             per_seed.append([(r['step'], (r['cohort/member_0/top1'] + r['cohort/member_1/top1']) / 2) for r in records])
         steps = [s for s, _ in per_seed[0]]
-        ax_acc.plot(steps, [statistics.mean(run[k][1] for run in per_seed) for k in range(len(steps))], marker='o',
-                    markersize=3, label=label)
+        ax_acc.plot(
+            steps, [statistics.mean(run[k][1] for run in per_seed) for k in range(len(steps))],
+            marker='o',
+            markersize=3,
+            label=label)
     ax_acc.set(title='validation member-mean top-1 (%), mean over seeds', xlabel='epoch')
     mcl = [arm for arm in ('mcl', 'dml') if arm in arms]
     for arm, style in zip(mcl, ('-', '--')):
@@ -317,10 +339,16 @@ def main(argv=None):
     parser.add_argument('--out', default='outputs/study', help='output folder (runs, logs, tables, plots)')
     parser.add_argument('--docs', help='also copy results.md/.csv and the plots here (e.g. docs/study)')
     parser.add_argument('--workdir', default=ROOT, help='where data/study is generated')
-    parser.add_argument('--arm-seeds', nargs='+', default=[], metavar='ARM=N',
-                        help='fewer seeds for some arms (e.g. lmcl_v2=3 when time is short); the table says n')
-    parser.add_argument('--skip-finished', action='store_true',
-                        help='keep the runs in --out that already finished; train only the missing ones')
+    parser.add_argument(
+        '--arm-seeds',
+        nargs='+',
+        default=[],
+        metavar='ARM=N',
+        help='fewer seeds for some arms (e.g. lmcl_v2=3 when time is short); the table says n')
+    parser.add_argument(
+        '--skip-finished',
+        action='store_true',
+        help='keep the runs in --out that already finished; train only the missing ones')
     parser.add_argument('--collect-only', action='store_true', help='tabulate finished runs in --out, train none')
     args = parser.parse_args(argv)
     mode_name = 'quick' if args.quick else 'full'
@@ -343,8 +371,9 @@ def main(argv=None):
             arm_seeds = {k: int(v) for k, v in (item.split('=') for item in args.arm_seeds)}
         except ValueError:
             parser.error(f'--arm-seeds takes ARM=N items, got {args.arm_seeds}')
-        run_jobs(plan(arms, seeds, mode['epochs'], data_root, out, args.skip_finished, arm_seeds),
-                 osp.join(out, 'logs'), ROOT, args.jobs, 'study')
+        run_jobs(
+            plan(arms, seeds, mode['epochs'], data_root, out, args.skip_finished, arm_seeds), osp.join(out, 'logs'),
+            ROOT, args.jobs, 'study')
         timing = osp.join(out, 'timing.json')
         earlier = json.load(open(timing))['minutes'] if args.skip_finished and osp.exists(timing) else 0.0
         with open(timing, 'w') as f:

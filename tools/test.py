@@ -9,17 +9,14 @@ metrics (.json / .yaml / .pkl); ``--tta`` averages the scores over test-time aug
 ``tta_pipeline`` / ``tta_model``, else a horizontal flip; a cohort averages every member's scores too);
 ``--amp`` runs the test loop under autocast.
 """
-import copy
 import argparse
+import copy
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without install
-
-from mcl_mm.utils import build_runner, load_config  # noqa: E402
-from mcl_mm.utils.cli import ToolInputError, run_tool  # noqa: E402
-from mcl_mm.utils.runner import CfgOptionsAction, check_work_dir, load_weights_strictly, run_loop  # noqa: E402
+from mcl_mm.utils import build_runner, load_config
+from mcl_mm.utils.cli import ToolInputError, run_tool
+from mcl_mm.utils.runner import CfgOptionsAction, check_work_dir, load_weights_strictly, run_loop
 
 
 def parse_args(argv=None):
@@ -36,8 +33,7 @@ def parse_args(argv=None):
     parser.add_argument('--tta', action='store_true', help='test-time augmentation (score averaging)')
     parser.add_argument('--amp', action='store_true', help='run the test loop under automatic mixed precision')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction, help='override config settings')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -83,8 +79,10 @@ def _enable_tta(cfg) -> None:
         if not pipeline or pipeline[-1].get('type') != 'PackInputs':
             raise ToolInputError('--tta: the test pipeline does not end in PackInputs; give the config a '
                                  '`tta_pipeline`')
-        flip = dict(type='TestTimeAug', transforms=[[dict(type='RandomFlip', prob=1.), dict(type='RandomFlip',
-                                                                                          prob=0.)], [pipeline[-1]]])
+        flip = dict(
+            type='TestTimeAug',
+            transforms=[[dict(type='RandomFlip', prob=1.),
+                         dict(type='RandomFlip', prob=0.)], [pipeline[-1]]])
         cfg.tta_pipeline = pipeline[:-1] + [flip]
     cfg.model = dict(**cfg.tta_model, module=cfg.model)
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
@@ -97,16 +95,15 @@ def check_args(args) -> None:
         raise ToolInputError(f'checkpoint not found: {args.checkpoint}')
     if args.out is not None and args.out_item == 'pred' and not args.out.endswith(('.pkl', '.pickle')):
         raise ToolInputError(f'--out must be a .pkl/.pickle file for predictions, got {args.out}')
-    if args.out is not None and args.out_item == 'metrics' and not args.out.endswith(
-            ('.json', '.yaml', '.yml', '.pkl', '.pickle')):
+    metric_suffixes = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
+    if args.out is not None and args.out_item == 'metrics' and not args.out.endswith(metric_suffixes):
         raise ToolInputError(f'--out-item metrics writes .json / .yaml / .pkl, got {args.out}')
 
 
 def main(argv=None):
     args = parse_args(argv)
     run_tool('test', check_args, args)
-    cfg = run_tool('test', load_config, args.config, args.cfg_options,
-                   extra_errors=(SyntaxError, ))
+    cfg = run_tool('test', load_config, args.config, args.cfg_options, extra_errors=(SyntaxError, ))
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

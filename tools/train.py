@@ -6,14 +6,11 @@
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without install
-
-from mcl_mm.engine import repair_last_checkpoint  # noqa: E402
-from mcl_mm.utils import build_runner, load_config  # noqa: E402
-from mcl_mm.utils.cli import ToolInputError, run_tool  # noqa: E402
-from mcl_mm.utils.runner import CfgOptionsAction, check_work_dir, run_loop  # noqa: E402
+from mcl_mm.engine import repair_last_checkpoint
+from mcl_mm.utils import build_runner, load_config
+from mcl_mm.utils.cli import ToolInputError, run_tool
+from mcl_mm.utils.runner import CfgOptionsAction, check_work_dir, run_loop
 
 
 def parse_args(argv=None):
@@ -37,8 +34,7 @@ def parse_args(argv=None):
         nargs='+',
         action=CfgOptionsAction,
         help='override config settings, e.g. model.loss.tau=0.1 (key=value, xxx=[a,b] for lists)')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -93,8 +89,7 @@ def merge_args(cfg, args):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = run_tool('train', load_config, args.config, args.cfg_options,
-                   extra_errors=(SyntaxError, ))
+    cfg = run_tool('train', load_config, args.config, args.cfg_options, extra_errors=(SyntaxError, ))
     cfg = run_tool('train', merge_args, cfg, args, extra_errors=(ValueError, ))
     run_tool('train', check_work_dir, cfg.work_dir)
     run_tool('train', check_resume, args.resume)

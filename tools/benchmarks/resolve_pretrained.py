@@ -3,18 +3,16 @@
     python tools/benchmarks/resolve_pretrained.py CONFIG PRETRAIN [--member I]
 
 Used by tools/benchmarks/*/dist_train.sh and slurm_train.sh. PRETRAIN may be a cohort training checkpoint
-(--member I required), a tools/publish_model.py file or a tools/extract_backbone.py file; the selected weights
-are loaded strictly into CONFIG's backbone, so a file that does not fit fails here, in one line, instead of
-training a detector from random weights. Prints the prefix (``None`` for none) on stdout, the kind on stderr.
+(--member I required), a tools/model_converters/publish_model.py file or a
+tools/model_converters/extract_backbone.py file; the selected weights are loaded strictly into CONFIG's backbone,
+so a file that does not fit fails here, in one line, instead of training a detector from random weights. Prints
+the prefix (``None`` for none) on stdout, the kind on stderr.
 """
 import argparse
-import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from mcl_mm.utils.cli import run_tool  # noqa: E402
-from mcl_mm.utils.pretrained import resolve_backbone_init, shell_quote_free  # noqa: E402
+from mcl_mm.utils.cli import run_tool
+from mcl_mm.utils.pretrained import resolve_backbone_init, shell_quote_free
 
 
 def main(argv=None):
@@ -23,10 +21,11 @@ def main(argv=None):
     parser.add_argument('pretrain')
     parser.add_argument('--member', type=int)
     args = parser.parse_args(argv)
-    kind, prefix = run_tool('fine-tune', resolve_backbone_init, args.config, args.pretrain, args.member,
-                            extra_errors=(KeyError, ))
-    print(f'fine-tune: backbone from {args.pretrain} ({kind}, prefix {prefix}), checked against {args.config}',
-          file=sys.stderr)
+    kind, prefix = run_tool(
+        'fine-tune', resolve_backbone_init, args.config, args.pretrain, args.member, extra_errors=(KeyError, ))
+    print(
+        f'fine-tune: backbone from {args.pretrain} ({kind}, prefix {prefix}), checked against {args.config}',
+        file=sys.stderr)
     print(shell_quote_free(prefix))
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fine-tune a detector or segmentor (mmdet / mmseg config) from an MCL cohort member.
 # Usage: tools/benchmarks/mmdetection/dist_train.sh CFG PRETRAIN GPUS [--member I] [train.py args...]
-#   PRETRAIN: a cohort training checkpoint (with --member I), a tools/publish_model.py file or a
-#   tools/extract_backbone.py file (without --member); the kind is detected and the backbone weights are
+#   PRETRAIN: a cohort training checkpoint (with --member I), a tools/model_converters/publish_model.py file or a
+#   tools/model_converters/extract_backbone.py file (without --member); the kind is detected and the backbone weights are
 #   checked to fit CFG's backbone before anything starts.
 # GPUS=1 runs one plain process (CPU works too); more use tools/dist_train.sh (torchrun).
 set -euo pipefail

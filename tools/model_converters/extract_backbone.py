@@ -1,6 +1,6 @@
 """Export one cohort member's backbone from an MCL training checkpoint as a weights-only file.
 
-    python tools/extract_backbone.py CKPT OUT --member I [--format openmmlab|torchvision]
+    python tools/model_converters/extract_backbone.py CKPT OUT --member I [--format openmmlab|torchvision]
 
 openmmlab: keys of mmpretrain's / mmdet's / mmseg's backbone (conv1.weight, layer1.0.conv1.weight, ...),
     verified to load strictly into the member's mmpretrain backbone and, for ResNet members, into mmdet's
@@ -12,13 +12,9 @@ The stored training config (meta.cfg) is read as data, never executed; --config 
 not be the input, and an existing OUT is replaced only with --force. NaN/Inf weights are refused.
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without install
-
-from mcl_mm.utils.cli import run_tool  # noqa: E402
-from mcl_mm.utils.export import extract_backbone  # noqa: E402
+from mcl_mm.utils.cli import run_tool
+from mcl_mm.utils.export import extract_backbone
 
 
 def parse_args(argv=None):
@@ -27,8 +23,10 @@ def parse_args(argv=None):
     parser.add_argument('out', help='output .pth file')
     parser.add_argument('--member', type=int, default=0, help='which member (0-based)')
     parser.add_argument('--format', choices=['openmmlab', 'torchvision'], default='openmmlab')
-    parser.add_argument('--config', help="the training config, for a checkpoint without one (meta.cfg) or to use "
-                        "yours instead of the stored one")
+    parser.add_argument(
+        '--config',
+        help="the training config, for a checkpoint without one (meta.cfg) or to use "
+        "yours instead of the stored one")
     parser.add_argument('--force', action='store_true', help='overwrite OUT if it exists')
     return parser.parse_args(argv)
 

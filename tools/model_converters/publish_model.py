@@ -1,6 +1,6 @@
 """Publish one cohort member in the OpenMMLab manner: weights only, hash-named, with metadata.
 
-    python tools/publish_model.py IN OUT [--member I] [--with-head]
+    python tools/model_converters/publish_model.py IN OUT [--member I] [--with-head]
 
 Writes OUT_YYYYMMDD-<sha256[:8]>.pth holding {'state_dict': backbone.* (+ head.* with --with-head),
 'meta': ...} — optimizer, schedulers, message hub, memory banks, embedding heads and the other members are
@@ -15,13 +15,9 @@ mmengine's text log when the run logged to TensorBoard / W&B only); none is reco
 log (the checkpoint's message hub is written before that epoch's validation, so it is not used).
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without install
-
-from mcl_mm.utils.cli import run_tool  # noqa: E402
-from mcl_mm.utils.publish import publish_member  # noqa: E402
+from mcl_mm.utils.cli import run_tool
+from mcl_mm.utils.publish import publish_member
 
 
 def parse_args(argv=None):
@@ -30,8 +26,10 @@ def parse_args(argv=None):
     parser.add_argument('out_file', help='output name stem, e.g. mcl_resnet18x2_in1k_member0')
     parser.add_argument('--member', type=int, default=0)
     parser.add_argument('--with-head', action='store_true', help="also keep the member's classifier (head.*)")
-    parser.add_argument('--config', help="the training config, for a checkpoint without one (meta.cfg) or to use "
-                        "yours instead of the stored one")
+    parser.add_argument(
+        '--config',
+        help="the training config, for a checkpoint without one (meta.cfg) or to use "
+        "yours instead of the stored one")
     parser.add_argument('--force', action='store_true', help='overwrite existing output files')
     return parser.parse_args(argv)
 

@@ -1,23 +1,26 @@
 """Collect pretraining runs (MCL, L-MCL, independent baselines) into one table (markdown + CSV) and a chart.
 
-    python tools/analysis/collect_pretrain.py --run mcl=work_dirs/mcl/s0 --run mcl=work_dirs/mcl/s1 \
+    python tools/analysis_tools/collect_pretrain.py --run mcl=work_dirs/mcl/s0 --run mcl=work_dirs/mcl/s1 \
         --run lmcl-v2=work_dirs/lmcl/s0 ... --out results/pretrain
 
 Each --run is LABEL=WORK_DIR (written by tools/train.py); runs sharing a label (seeds) are shown as mean ± std
 of their last validation. Columns: each member's own classifier, the ensemble, and for L-MCL each auxiliary
 classifier (s1..s3) and the v2 aggregate.
 """
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from mcl_mm.utils.results import PRETRAIN_METRICS, collector_cli  # noqa: E402
+from mcl_mm.utils.results import PRETRAIN_METRICS, collector_cli
 
 
 def main(argv=None):
-    collector_cli(argv, 'collect_pretrain', 'Tabulate pretraining runs', metrics=PRETRAIN_METRICS, name='pretrain',
-                  title='Pretraining top-1', first_column='pretraining', zoom=True)
+    collector_cli(
+        argv,
+        'collect_pretrain',
+        'Tabulate pretraining runs',
+        metrics=PRETRAIN_METRICS,
+        name='pretrain',
+        title='Pretraining top-1',
+        first_column='pretraining',
+        zoom=True)
 
 
 if __name__ == '__main__':

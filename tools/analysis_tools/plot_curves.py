@@ -1,20 +1,17 @@
 """Plot the training curves of any tools/train.py run: every loss term, every member, the ensemble, every
 validation metric (top-1 of each member / stage classifier, mAP, mIoU ...).
 
-    python tools/analysis/plot_curves.py WORK_DIR [WORK_DIR ...] [--label NAME ...] [--out curves.png]
+    python tools/analysis_tools/plot_curves.py WORK_DIR [WORK_DIR ...] [--label NAME ...] [--out curves.png]
         [--metrics cohort/member_0/top1 cohort/ensemble/top1] [--losses loss_ce_m0 loss_vcl]
 
 Reads the run's vis_data/scalars.json, or mmengine's text log when the run logged to TensorBoard / W&B only.
 """
 import argparse
 import os.path as osp
-import sys
 from collections import OrderedDict
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from mcl_mm.utils.cli import ToolInputError, run_tool  # noqa: E402
-from mcl_mm.utils.results import RunRecordError, plot_curves  # noqa: E402
+from mcl_mm.utils.cli import ToolInputError, run_tool
+from mcl_mm.utils.results import RunRecordError, plot_curves
 
 
 def main(argv=None):
@@ -39,8 +36,15 @@ def main(argv=None):
         return OrderedDict(zip(labels, args.work_dirs))
 
     runs = run_tool('plot_curves', check)
-    path = run_tool('plot_curves', plot_curves, runs, args.out, args.title, args.metrics, args.losses,
-                    extra_errors=(RunRecordError, ))
+    path = run_tool(
+        'plot_curves',
+        plot_curves,
+        runs,
+        args.out,
+        args.title,
+        args.metrics,
+        args.losses,
+        extra_errors=(RunRecordError, ))
     print(f'[plot_curves] wrote {path}')
 
 

@@ -1,11 +1,11 @@
 """Write the results table of every model in a metafile into its README (OpenMMLab model-zoo layout).
 
-    python tools/analysis/model_zoo_tables.py [configs/mcl/metafile.yml ...] [--check]
+    python tools/analysis_tools/model_zoo_tables.py [configs/mcl/metafile.yml ...] [--check]
 
 One row per metafile model: the config, the parameters of each member as it is exported (backbone +
 classifier; a shared trunk counted in every member, embedding heads, projection necks and auxiliary branches
-left out, since they are dropped after training), the member and ensemble top-1 and the model | log links. Top-1 comes from
-the metafile: the authors' numbers, marked "(authors)", until a published run of ours adds `Weights` (and
+left out, since they are dropped after training), the member and ensemble top-1 and the model | log links. Top-1
+comes from the metafile: the authors' numbers, marked "(authors)", until a published run of ours adds `Weights` (and
 its own metrics) to the entry. The table sits between ``<!-- model-zoo:begin -->`` and
 ``<!-- model-zoo:end -->`` in the README the metafile's collection names; ``--check`` fails when it is stale.
 """
@@ -54,14 +54,15 @@ def top1_cells(entry: dict, num_members: int) -> List[str]:
 
 def table(metafile: str) -> str:
     meta = yaml.safe_load(open(osp.join(REPO, metafile)))
-    rows = ['| config | params per member (M) | member top-1 | ensemble top-1 | model \\| log |',
-            '|---|---|---|---|---|']
+    rows = [
+        '| config | params per member (M) | member top-1 | ensemble top-1 | model \\| log |', '|---|---|---|---|---|'
+    ]
     for entry in meta['Models']:
         params = member_parameters(osp.join(REPO, entry['Config']))
         sizes = ' / '.join(f'{p / 1e6:.2f}' for p in params) if len(set(params)) > 1 else \
             f'{params[0] / 1e6:.2f} (×{len(params)})'
-        links = ' \\| '.join(f'[{name}]({entry[key]})' for name, key in (('model', 'Weights'), ('log', 'Log'))
-                             if entry.get(key)) or '–'
+        links = ' \\| '.join(f'[{name}]({entry[key]})'
+                             for name, key in (('model', 'Weights'), ('log', 'Log')) if entry.get(key)) or '–'
         rows.append(f"| [{osp.basename(entry['Config'])}]({osp.relpath(entry['Config'], osp.dirname(metafile))}) "
                     f"| {sizes} | {' | '.join(top1_cells(entry, len(params)))} | {links} |")
     return '\n'.join(rows)
@@ -91,11 +92,12 @@ def main(argv=None) -> int:
                 with open(readme, 'w') as f:
                     f.write(new)
     if args.check and stale:
-        sys.exit(f'model_zoo_tables: stale tables in {", ".join(stale)}; run python tools/analysis/model_zoo_tables.py')
+        sys.exit(
+            f'model_zoo_tables: stale tables in {", ".join(stale)}; run python tools/analysis_tools/model_zoo_tables.py'
+        )
     print('model_zoo_tables: ' + (f'updated {", ".join(stale)}' if stale and not args.check else 'up to date'))
     return 0
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, REPO)
     main()
