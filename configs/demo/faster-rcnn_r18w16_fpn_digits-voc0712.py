@@ -32,17 +32,33 @@ test_pipeline = [
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 train_dataloader = dict(
-    batch_size=4, num_workers=1, persistent_workers=False,
-    dataset=dict(times=1, dataset=dict(datasets=[
-        dict(type='VOCDataset', data_root=data_root, metainfo=metainfo,
-             ann_file='VOC2007/ImageSets/Main/trainval.txt', data_prefix=dict(sub_data_root='VOC2007/'),
-             filter_cfg=dict(filter_empty_gt=True, min_size=4), pipeline=train_pipeline),
-        dict(type='VOCDataset', data_root=data_root, metainfo=metainfo,
-             ann_file='VOC2012/ImageSets/Main/trainval.txt', data_prefix=dict(sub_data_root='VOC2012/'),
-             filter_cfg=dict(filter_empty_gt=True, min_size=4), pipeline=train_pipeline),
-    ])))
+    batch_size=4,
+    num_workers=1,
+    persistent_workers=False,
+    dataset=dict(
+        times=1,
+        dataset=dict(datasets=[
+            dict(
+                type='VOCDataset',
+                data_root=data_root,
+                metainfo=metainfo,
+                ann_file='VOC2007/ImageSets/Main/trainval.txt',
+                data_prefix=dict(sub_data_root='VOC2007/'),
+                filter_cfg=dict(filter_empty_gt=True, min_size=4),
+                pipeline=train_pipeline),
+            dict(
+                type='VOCDataset',
+                data_root=data_root,
+                metainfo=metainfo,
+                ann_file='VOC2012/ImageSets/Main/trainval.txt',
+                data_prefix=dict(sub_data_root='VOC2012/'),
+                filter_cfg=dict(filter_empty_gt=True, min_size=4),
+                pipeline=train_pipeline),
+        ])))
 val_dataloader = dict(
-    batch_size=4, num_workers=1, persistent_workers=False,
+    batch_size=4,
+    num_workers=1,
+    persistent_workers=False,
     dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 max_epochs = 4

@@ -1,5 +1,5 @@
-# Demo transfer: FCN R18(1/4 width)-D8 on the Pascal-VOC-2012-format digits scenes (JPEGImages +
-# SegmentationClass palette PNGs + ImageSets/Segmentation), mIoU over background + the 10 digits.
+# Demo transfer: FCN R18(1/4 width)-D8 on the Pascal-VOC-2012-format digits scenes (JPEGImages + SegmentationClass
+# palette PNGs + ImageSets/Segmentation), mIoU over background + the 10 digits.
 _base_ = [
     '../mcl/benchmarks/mmsegmentation/voc12aug/fcn_r18-d8_4xb4-20k_voc12aug-512x512.py',
     './_base_/digits_scenes.py',
@@ -9,8 +9,11 @@ metainfo = dict(classes={{_base_.seg_classes}})
 crop_size = (64, 64)
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(stem_channels=16, base_channels=16, norm_cfg=dict(type='BN', requires_grad=True),
-                  init_cfg=dict(checkpoint=None, prefix=None)),
+    backbone=dict(
+        stem_channels=16,
+        base_channels=16,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        init_cfg=dict(checkpoint=None, prefix=None)),
     decode_head=dict(in_channels=128, channels=64, num_classes=11, norm_cfg=dict(type='BN', requires_grad=True)),
     auxiliary_head=dict(in_channels=64, channels=32, num_classes=11, norm_cfg=dict(type='BN', requires_grad=True)))
 train_pipeline = [
@@ -27,15 +30,28 @@ test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs'),
 ]
-seg_dataset = dict(type='BaseSegDataset', data_root=data_root, metainfo=metainfo, img_suffix='.jpg',
-               seg_map_suffix='.png', data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'))
+seg_dataset = dict(
+    type='BaseSegDataset',
+    data_root=data_root,
+    metainfo=metainfo,
+    img_suffix='.jpg',
+    seg_map_suffix='.png',
+    data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'))
 train_dataloader = dict(
-    batch_size=8, num_workers=1, persistent_workers=False,
+    batch_size=8,
+    num_workers=1,
+    persistent_workers=False,
     dataset=dict(_delete_=True, ann_file='ImageSets/Segmentation/train.txt', pipeline=train_pipeline, **seg_dataset))
 val_dataloader = dict(
-    batch_size=1, num_workers=1, persistent_workers=False,
+    batch_size=1,
+    num_workers=1,
+    persistent_workers=False,
     dataset=dict(_delete_=True, ann_file='ImageSets/Segmentation/val.txt', pipeline=test_pipeline, **seg_dataset))
 test_dataloader = val_dataloader
+# lr 0.05 (the stock recipe's 0.01 x 5) for batch 8 on this small world: at 0.01 every initialisation, pretrained
+# included, stays near background-only mIoU (~8-11) after 600 iterations; at 0.05 a pretrained member reaches
+# ~38 and random initialisation ~11 (one seed each, measured 2026-12-02). The same for every initialisation.
+optim_wrapper = dict(optimizer=dict(lr=0.05))
 max_iters = 600
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters, by_epoch=False)]

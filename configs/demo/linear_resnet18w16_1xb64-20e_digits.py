@@ -9,12 +9,20 @@ _base_ = [
 ]
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='ResNet', depth=18, stem_channels=16, base_channels=16, num_stages=4, out_indices=(3, ),
-                  style='pytorch', frozen_stages=4, zero_init_residual=False,
-                  init_cfg=dict(type='Pretrained', checkpoint=None, prefix=None)),
-    neck=[dict(type='GlobalAveragePooling'), dict(type='ClsBatchNormNeck', input_features=128)],
-    head=dict(type='LinearClsHead', num_classes=10, in_channels=128, loss=dict(type='CrossEntropyLoss'),
-              topk=(1, )),
+    backbone=dict(
+        type='ResNet',
+        depth=18,
+        stem_channels=16,
+        base_channels=16,
+        num_stages=4,
+        out_indices=(3, ),
+        style='pytorch',
+        frozen_stages=4,
+        zero_init_residual=False,
+        init_cfg=dict(type='Pretrained', checkpoint=None, prefix=None)),
+    neck=[dict(type='GlobalAveragePooling'),
+          dict(type='ClsBatchNormNeck', input_features=128)],
+    head=dict(type='LinearClsHead', num_classes=10, in_channels=128, loss=dict(type='CrossEntropyLoss'), topk=(1, )),
 )
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_evaluator = val_evaluator

@@ -38,8 +38,12 @@ test_evaluator = val_evaluator
 member = dict(
     backbone=dict(type='CifarResNet', depth=20),
     neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=64,
-              loss=dict(type='CrossEntropyLoss', loss_weight=1.0), topk=(1, 5)),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=num_classes,
+        in_channels=64,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5)),
 )
 # The MCL objective of every contrastive arm (the paper's CIFAR weights and temperatures).
 mcl_loss = dict(tau=0.1, kl_temperature=3.0, loss_weights=dict(vcl=0.1, icl=0.1, soft_vcl=1.0, soft_icl=1.0, kd=0.0))
