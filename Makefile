@@ -1,7 +1,7 @@
 # mcl_mm — the two set-up commands are `make demo` (main job) and `make test` (test suite).
 PYTHON := .venv/bin/python
 
-.PHONY: install demo study test test-fast
+.PHONY: install demo study test test-fast lint lint-tools format
 
 install:
 	bash tools/install.sh
@@ -18,3 +18,21 @@ test: install
 
 test-fast: install
 	$(PYTHON) -m pytest tests -v -ra -m "not slow"
+
+# Style checks (OpenMMLab's flake8 / isort / yapf / codespell, settings in setup.cfg, 120 columns). The formatters
+# are pinned: a different yapf or isort version formats differently. `make format` applies them.
+LINT_TOOLS := flake8==7.5.0 isort==9.0.2 yapf==0.43.0 codespell==2.4.3
+LINT_PATHS := mcl_mm tools tests benchmarks configs setup.py
+
+lint-tools: install
+	$(PYTHON) -m pip install -q $(LINT_TOOLS)
+
+lint: lint-tools
+	$(PYTHON) -m flake8 $(LINT_PATHS)
+	$(PYTHON) -m isort --check-only --diff $(LINT_PATHS)
+	$(PYTHON) -m yapf --recursive --diff $(LINT_PATHS)
+	.venv/bin/codespell $(LINT_PATHS) README.md CHANGELOG.md docs
+
+format: lint-tools
+	$(PYTHON) -m isort $(LINT_PATHS)
+	$(PYTHON) -m yapf --recursive --in-place $(LINT_PATHS)

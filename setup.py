@@ -4,7 +4,6 @@ import re
 import shutil
 import sys
 from pathlib import Path
-
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
@@ -23,7 +22,8 @@ INSTALL_REQUIRES = [
     'mmpretrain==1.2.0',
     'ftfy',  # mmseg imports it
     'regex',  # mmseg imports it
-    'setuptools>=77.0.3,<82',  # torch 2.14 needs >=77.0.3; mmengine's `mmdet::` config lookup and mmcv import pkg_resources
+    # torch 2.14 needs >=77.0.3; mmengine's `mmdet::` config lookup and mmcv import pkg_resources (gone in 82)
+    'setuptools>=77.0.3,<82',
     'pycocotools',
     'matplotlib',
     'scipy',

@@ -10,15 +10,11 @@ import argparse
 import os
 import socket
 import statistics
-import sys
 import time
-from os import path as osp
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _port():
@@ -42,10 +38,13 @@ def worker(rank, world, port, args, queue):
     from mcl_mm.registry import MODELS
     init_default_scope('mcl_mm')
     torch.manual_seed(0)
-    member = dict(backbone=dict(type='ResNet', depth=18), neck=dict(type='GlobalAveragePooling'),
-                  head=dict(type='LinearClsHead', num_classes=1000, in_channels=512))
-    model = MODELS.build(dict(type='MCL', members=member, num_members=2,
-                              memory=dict(num_samples=args.bank_size, neg_k=args.neg_k))).to(device)
+    member = dict(
+        backbone=dict(type='ResNet', depth=18),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=1000, in_channels=512))
+    model = MODELS.build(
+        dict(type='MCL', members=member, num_members=2, memory=dict(num_samples=args.bank_size,
+                                                                    neg_k=args.neg_k))).to(device)
     model.memory.set_labels(torch.arange(args.bank_size, device=device) % 1000)
     if world > 1:
         model = MMDistributedDataParallel(module=model, device_ids=[rank] if cuda else None)
@@ -54,8 +53,9 @@ def worker(rank, world, port, args, queue):
     g = torch.Generator().manual_seed(rank)
     inputs = torch.randn(args.batch, 3, args.size, args.size, generator=g).to(device)
     idx = torch.randint(0, args.bank_size, (args.batch, ), generator=g)
-    data = dict(inputs=inputs, data_samples=[DataSample(metainfo=dict(sample_idx=int(i))).set_gt_label(int(i) % 1000)
-                                             for i in idx])
+    data = dict(
+        inputs=inputs,
+        data_samples=[DataSample(metainfo=dict(sample_idx=int(i))).set_gt_label(int(i) % 1000) for i in idx])
     for _ in range(2):
         model.train_step(data, optim)
     step_times, update_times = [], []
@@ -82,8 +82,7 @@ def worker(rank, world, port, args, queue):
 def run(world, args):
     ctx = mp.get_context('spawn')
     queue = ctx.Queue()
-    procs = [ctx.Process(target=worker, args=(r, world, args.port, args, queue))
-             for r in range(world)]
+    procs = [ctx.Process(target=worker, args=(r, world, args.port, args, queue)) for r in range(world)]
     for p in procs:
         p.start()
     result = queue.get()
@@ -104,8 +103,9 @@ def main():
     for world in (1, 2):
         args.port = _port()
         step, update = run(world, args)
-        print(f'{world:>5} | {step:>7.3f} {1 / step:>6.2f} {world * args.batch / step:>9.1f} | {update * 1e3:>14.2f}',
-              flush=True)
+        print(
+            f'{world:>5} | {step:>7.3f} {1 / step:>6.2f} {world * args.batch / step:>9.1f} | {update * 1e3:>14.2f}',
+            flush=True)
 
 
 if __name__ == '__main__':

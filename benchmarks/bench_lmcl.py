@@ -11,29 +11,26 @@ to the weight network, its SGD step). Prints medians and ratios to the MCL step;
 """
 import argparse
 import json
-import sys
-from os import path as osp
 
 import torch
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmengine.optim import OptimWrapper  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmpretrain.structures import DataSample  # noqa: E402
-
-from mcl_mm.models.compile import compile_failures  # noqa: E402
-from mcl_mm.registry import MODELS  # noqa: E402
 from bench_step import timed  # noqa: E402  (same timing rule: warm-up, synchronised median)
+from mmengine.optim import OptimWrapper
+from mmengine.registry import init_default_scope
+from mmpretrain.structures import DataSample
 
-BRANCHES = dict(stages=('layer1', 'layer2', 'layer3', 'layer4'), taps=('layer1', 'layer2', 'layer3'),
-                depth='first_block')
+from mcl_mm.models.compile import compile_failures
+from mcl_mm.registry import MODELS
+
+BRANCHES = dict(
+    stages=('layer1', 'layer2', 'layer3', 'layer4'), taps=('layer1', 'layer2', 'layer3'), depth='first_block')
 
 
 def member(depth):
     channels = 512 if depth in (18, 34) else 2048
-    return dict(backbone=dict(type='ResNet', depth=depth, out_indices=(3, )), neck=dict(type='GlobalAveragePooling'),
-                head=dict(type='LinearClsHead', num_classes=1000, in_channels=channels, topk=(1, )))
+    return dict(
+        backbone=dict(type='ResNet', depth=depth, out_indices=(3, )),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=1000, in_channels=channels, topk=(1, )))
 
 
 def main():
@@ -45,8 +42,11 @@ def main():
     parser.add_argument('--bank-size', type=int, default=1281167)
     parser.add_argument('--neg-k', type=int, default=8192)
     parser.add_argument('--repeats', type=int, default=5)
-    parser.add_argument('--compile', choices=['off', 'on'], default='off',
-                        help='the ordinary steps\' loss path through torch.compile (the meta step stays eager)')
+    parser.add_argument(
+        '--compile',
+        choices=['off', 'on'],
+        default='off',
+        help='the ordinary steps\' loss path through torch.compile (the meta step stays eager)')
     parser.add_argument('--no-meta', dest='meta', action='store_false', help='skip the v2 meta step')
     parser.add_argument('--arms', nargs='+', default=['mcl', 'lmcl_v1', 'lmcl_v2'], help='which arms to time')
     parser.add_argument('--json', help='write the rows here')
@@ -55,11 +55,15 @@ def main():
     dev = args.device
     torch.manual_seed(0)
     idx = torch.randperm(args.bank_size)[:args.batch]
-    data = dict(inputs=torch.randn(args.batch, 3, args.size, args.size, device=dev),
-                data_samples=[DataSample(metainfo=dict(sample_idx=int(i))).set_gt_label(int(i) % 1000) for i in idx])
+    data = dict(
+        inputs=torch.randn(args.batch, 3, args.size, args.size, device=dev),
+        data_samples=[DataSample(metainfo=dict(sample_idx=int(i))).set_gt_label(int(i) % 1000) for i in idx])
     compiled = args.compile == 'on'
-    common = dict(members=member(args.depth), num_members=2, loss=dict(tau=0.07, compile=compiled),
-                  memory=dict(num_samples=args.bank_size, neg_k=args.neg_k, compile=compiled))
+    common = dict(
+        members=member(args.depth),
+        num_members=2,
+        loss=dict(tau=0.07, compile=compiled),
+        memory=dict(num_samples=args.bank_size, neg_k=args.neg_k, compile=compiled))
     arms = {
         'mcl': dict(type='MCL', **common),
         'lmcl_v1': dict(type='LMCL', mode='v1', branches=BRANCHES, **common),
@@ -72,8 +76,12 @@ def main():
     for name, cfg in arms.items():
         model = MODELS.build(cfg).to(dev)
         model.memory.set_labels(torch.arange(args.bank_size, device=dev) % 1000)
-        wrapper = OptimWrapper(torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1,
-                                               momentum=0.9, weight_decay=1e-4, nesterov=True))
+        wrapper = OptimWrapper(
+            torch.optim.SGD([p for p in model.parameters() if p.requires_grad],
+                            lr=0.1,
+                            momentum=0.9,
+                            weight_decay=1e-4,
+                            nesterov=True))
         rows[name] = timed(lambda: model.train_step(data, wrapper), args.repeats, dev)
         if compile_failures(model):
             print(f'{name}: fell back to eager: {compile_failures(model)}')

@@ -15,15 +15,12 @@ import json
 import statistics
 import sys
 import time
-from os import path as osp
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mcl_mm.models.losses import MCLLoss  # noqa: E402
-from mcl_mm.models.memories import CohortMemoryBank  # noqa: E402
+from mcl_mm.models.losses import MCLLoss
+from mcl_mm.models.memories import CohortMemoryBank
 
 
 def build(args, compile_mode, device):
@@ -86,8 +83,12 @@ def measure(args, compile_mode, device):
         step()
         sync(device)
         peak = (torch.cuda.max_memory_allocated() - base) / 2**20
-    return dict(median_ms=1e3 * statistics.median(times), first_call_s=first_s, aten_ops=ops, peak_mib=peak,
-                fallback=loss._bank_terms.failed or bank._draws.failed or bank._update.failed), first
+    return dict(
+        median_ms=1e3 * statistics.median(times),
+        first_call_s=first_s,
+        aten_ops=ops,
+        peak_mib=peak,
+        fallback=loss._bank_terms.failed or bank._draws.failed or bank._update.failed), first
 
 
 def main(argv=None):
@@ -109,14 +110,15 @@ def main(argv=None):
     compiled, compiled_terms = measure(args, True, device)
     rows['compiled'] = compiled
     tol = 1e-4 if args.amp == 'none' else 5e-2
-    diff = max(abs(eager_terms[k] - compiled_terms[k]).item() / max(1.0, abs(eager_terms[k]).item())
-               for k in eager_terms)
+    diff = max(
+        abs(eager_terms[k] - compiled_terms[k]).item() / max(1.0,
+                                                             abs(eager_terms[k]).item()) for k in eager_terms)
     print(f'compiled vs eager, first step, max relative term difference: {diff:.2e} (tolerance {tol:g})')
     print(f'{"arm":>9} | {"median ms":>9} {"aten ops":>8} {"peak MiB":>9} {"first call s":>12}')
     for name, row in rows.items():
         peak = '-' if row['peak_mib'] is None else f'{row["peak_mib"]:.1f}'
-        print(f'{name:>9} | {row["median_ms"]:>9.2f} {row["aten_ops"]:>8} {peak:>9} {row["first_call_s"]:>12.1f}'
-              + ('  (compile failed: eager fallback)' if row['fallback'] else ''))
+        print(f'{name:>9} | {row["median_ms"]:>9.2f} {row["aten_ops"]:>8} {peak:>9} {row["first_call_s"]:>12.1f}' +
+              ('  (compile failed: eager fallback)' if row['fallback'] else ''))
     print(f'speed-up compiled / eager: {eager["median_ms"] / compiled["median_ms"]:.2f}x')
     if args.json:
         with open(args.json, 'w') as f:

@@ -10,18 +10,14 @@ ratio, and peak memory (CUDA: max_memory_allocated; CPU: peak RSS growth of one 
 import argparse
 import json
 import multiprocessing as mp
-import os
 import statistics
-import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from mcl_mm.models.losses import memory_contrast_losses  # noqa: E402
-from mcl_mm.models.memories import CohortMemoryBank  # noqa: E402
+from mcl_mm.models.losses import memory_contrast_losses
+from mcl_mm.models.memories import CohortMemoryBank
 
 
 def per_pair_reference(embeddings, banks, pos_idx, neg_idx, tau, T):
@@ -161,7 +157,9 @@ def main():
     parser.add_argument('--repeats', type=int, default=10)
     parser.add_argument('--json', help='also write the rows here')
     args = parser.parse_args()
-    print(f'device={args.device} threads={torch.get_num_threads()} batch={args.batch} (per member) repeats={args.repeats}')
+    print(
+        f'device={args.device} threads={torch.get_num_threads()} batch={args.batch} (per member) repeats={args.repeats}'
+    )
     rows = []
     header = f'{"M":>2} {"N":>8} {"neg_k":>6} | {"fused ms":>9} {"per-pair ms":>11} {"speed-up":>8} | ' \
              f'{"fused MB":>9} {"per-pair MB":>11}'
@@ -172,11 +170,20 @@ def main():
         check_equal(M, min(N, 20000), args.batch, neg_k, args.device)
         fused_t, fused_m = measure('fused', M, N, args.batch, neg_k, args.device, args.repeats)
         ref_t, ref_m = measure('per_pair', M, N, args.batch, neg_k, args.device, args.repeats)
-        row = dict(M=M, N=N, neg_k=neg_k, fused_ms=fused_t * 1e3, per_pair_ms=ref_t * 1e3, speedup=ref_t / fused_t,
-                   fused_mb=fused_m / 2**20, per_pair_mb=ref_m / 2**20)
+        row = dict(
+            M=M,
+            N=N,
+            neg_k=neg_k,
+            fused_ms=fused_t * 1e3,
+            per_pair_ms=ref_t * 1e3,
+            speedup=ref_t / fused_t,
+            fused_mb=fused_m / 2**20,
+            per_pair_mb=ref_m / 2**20)
         rows.append(row)
-        print(f'{M:>2} {N:>8} {neg_k:>6} | {row["fused_ms"]:>9.1f} {row["per_pair_ms"]:>11.1f} '
-              f'{row["speedup"]:>7.2f}x | {row["fused_mb"]:>9.0f} {row["per_pair_mb"]:>11.0f}', flush=True)
+        print(
+            f'{M:>2} {N:>8} {neg_k:>6} | {row["fused_ms"]:>9.1f} {row["per_pair_ms"]:>11.1f} '
+            f'{row["speedup"]:>7.2f}x | {row["fused_mb"]:>9.0f} {row["per_pair_mb"]:>11.0f}',
+            flush=True)
     print('values: fused == per-pair to 1e-5 (asserted for every setting)')
     if args.json:
         with open(args.json, 'w') as f:

@@ -12,20 +12,15 @@ off on`` times the cohort with the loss path eager and through torch.compile (``
 """
 import argparse
 import statistics
-import sys
 import time
-from os import path as osp
 
 import torch
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from mmengine.registry import init_default_scope
+from mmpretrain.structures import DataSample
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmengine.optim import AmpOptimWrapper, OptimWrapper  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmpretrain.structures import DataSample  # noqa: E402
-
-from mcl_mm.models.compile import compile_failures  # noqa: E402
-from mcl_mm.registry import MODELS  # noqa: E402
+from mcl_mm.models.compile import compile_failures
+from mcl_mm.registry import MODELS
 
 MEMBER = dict(
     type='ImageClassifier',
@@ -66,10 +61,17 @@ def main():
     parser.add_argument('--bank-size', type=int, default=1281167)
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--fp16-bank', action='store_true')
-    parser.add_argument('--amp', choices=['none', 'fp16', 'bf16'], default='none',
-                        help="mixed precision through mmengine's AmpOptimWrapper (CUDA), for both arms")
-    parser.add_argument('--compile', nargs='+', choices=['off', 'on'], default=['off'],
-                        help='loss path eager (off) and/or compiled (on); both are timed when both are given')
+    parser.add_argument(
+        '--amp',
+        choices=['none', 'fp16', 'bf16'],
+        default='none',
+        help="mixed precision through mmengine's AmpOptimWrapper (CUDA), for both arms")
+    parser.add_argument(
+        '--compile',
+        nargs='+',
+        choices=['off', 'on'],
+        default=['off'],
+        help='loss path eager (off) and/or compiled (on); both are timed when both are given')
     parser.add_argument('--plot', help='write a PNG of overhead vs neg_k here')
     parser.add_argument('--json', help='write the rows here')
     args = parser.parse_args()
@@ -101,10 +103,17 @@ def main():
             for compile_flag in args.compile:
                 torch.manual_seed(0)
                 compiled = compile_flag == 'on'
-                cohort = MODELS.build(dict(type='MCL', members={k: v for k, v in MEMBER.items() if k != 'type'},
-                                           num_members=M, loss=dict(compile=compiled),
-                                           memory=dict(num_samples=args.bank_size, neg_k=neg_k, fp16=args.fp16_bank,
-                                                       compile=compiled))).to(dev)
+                cohort = MODELS.build(
+                    dict(
+                        type='MCL',
+                        members={
+                            k: v
+                            for k, v in MEMBER.items() if k != 'type'
+                        },
+                        num_members=M,
+                        loss=dict(compile=compiled),
+                        memory=dict(num_samples=args.bank_size, neg_k=neg_k, fp16=args.fp16_bank,
+                                    compile=compiled))).to(dev)
                 cohort.memory.set_labels(torch.arange(args.bank_size, device=dev) % 1000)
                 wrapper = wrap(cohort.parameters())
                 first = time.perf_counter()
@@ -117,19 +126,31 @@ def main():
                 t_mcl = timed(lambda c=cohort, w=wrapper: c.train_step(data, w), args.repeats, dev)
                 peak = torch.cuda.max_memory_allocated() / 2**30 if dev == 'cuda' else None
                 failed = compile_failures(cohort)
-                print(f'{M:>2} {neg_k:>6} {compile_flag:>7} | {t_ind:>13.4f} {t_mcl:>9.4f} {t_mcl / t_ind:>7.3f}x '
-                      f'{first:>11.1f}' + (f' {peak:>8.2f}' if peak is not None else '')
-                      + (f'  (fell back to eager: {failed})' if failed else ''), flush=True)
-                rows.append(dict(M=M, neg_k=neg_k, compile=compile_flag, independent_s=t_ind, cohort_s=t_mcl,
-                                 overhead=t_mcl / t_ind, samples_per_s=args.batch / t_mcl, first_step_s=first,
-                                 peak_gib=peak, compile_failures=failed))
+                print(
+                    f'{M:>2} {neg_k:>6} {compile_flag:>7} | {t_ind:>13.4f} {t_mcl:>9.4f} {t_mcl / t_ind:>7.3f}x '
+                    f'{first:>11.1f}' + (f' {peak:>8.2f}' if peak is not None else '') +
+                    (f'  (fell back to eager: {failed})' if failed else ''),
+                    flush=True)
+                rows.append(
+                    dict(
+                        M=M,
+                        neg_k=neg_k,
+                        compile=compile_flag,
+                        independent_s=t_ind,
+                        cohort_s=t_mcl,
+                        overhead=t_mcl / t_ind,
+                        samples_per_s=args.batch / t_mcl,
+                        first_step_s=first,
+                        peak_gib=peak,
+                        compile_failures=failed))
                 del cohort, wrapper
     if args.json:
         import json
         with open(args.json, 'w') as f:
-            json.dump(dict(device=dev, amp=args.amp, size=args.size, batch=args.batch, bank_size=args.bank_size,
-                           rows=rows), f,
-                      indent=1)
+            json.dump(
+                dict(device=dev, amp=args.amp, size=args.size, batch=args.batch, bank_size=args.bank_size, rows=rows),
+                f,
+                indent=1)
     if args.plot:
         import matplotlib
         matplotlib.use('Agg')
@@ -140,8 +161,11 @@ def main():
                 pts = [(r['neg_k'], r['overhead']) for r in rows if r['M'] == M and r['compile'] == flag]
                 ax.plot(*zip(*pts), marker='o', label=f'M = {M}, compile {flag}')
         ax.axhline(1.03, color='grey', linestyle='--', linewidth=1, label='target 1.03')
-        ax.set(xscale='log', xlabel='neg_k', ylabel='cohort step / independent steps',
-               title=f'MCL overhead, ResNet-18 {args.size}px, B={args.batch}, {dev}')
+        ax.set(
+            xscale='log',
+            xlabel='neg_k',
+            ylabel='cohort step / independent steps',
+            title=f'MCL overhead, ResNet-18 {args.size}px, B={args.batch}, {dev}')
         ax.legend()
         ax.grid(alpha=0.3)
         fig.tight_layout()

@@ -7,17 +7,13 @@ not finite or differs by more than --tolerance (relative, default 5 %). Needs a 
 """
 import argparse
 import sys
-from os import path as osp
 
 import torch
+from bench_lmcl import BRANCHES, member
+from mmengine.registry import init_default_scope
+from mmpretrain.structures import DataSample
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmpretrain.structures import DataSample  # noqa: E402
-
-from mcl_mm.registry import MODELS  # noqa: E402
-from bench_lmcl import BRANCHES, member  # noqa: E402
+from mcl_mm.registry import MODELS
 
 
 def main():
@@ -34,11 +30,14 @@ def main():
     dev = args.device
     inputs = torch.randn(args.batch, 3, args.size, args.size, device=dev)
     samples = [DataSample(metainfo=dict(sample_idx=i)).set_gt_label(i % 10).to(dev) for i in range(args.batch)]
-    common = dict(members=member(18), num_members=2, loss=dict(tau=0.07),
-                  memory=dict(num_samples=args.bank_size, neg_k=args.neg_k))
+    common = dict(
+        members=member(18),
+        num_members=2,
+        loss=dict(tau=0.07),
+        memory=dict(num_samples=args.bank_size, neg_k=args.neg_k))
     failures = 0
-    for name, cfg in dict(mcl=dict(type='MCL', **common),
-                          lmcl_v2=dict(type='LMCL', mode='v2', branches=BRANCHES, **common)).items():
+    for name, cfg in dict(
+            mcl=dict(type='MCL', **common), lmcl_v2=dict(type='LMCL', mode='v2', branches=BRANCHES, **common)).items():
         model = MODELS.build(cfg).to(dev)
         model.memory.set_labels(torch.arange(args.bank_size, device=dev) % 10)
         model.memory.update = lambda *a, **k: None  # same banks for every precision
@@ -46,8 +45,8 @@ def main():
         results = {}
         for precision in ('fp32', 'bf16', 'fp16'):
             dtype = dict(bf16=torch.bfloat16, fp16=torch.float16).get(precision)
-            with torch.no_grad(), torch.autocast(device_type=dev, dtype=dtype or torch.float32,
-                                                 enabled=dtype is not None):
+            with torch.no_grad(), torch.autocast(
+                    device_type=dev, dtype=dtype or torch.float32, enabled=dtype is not None):
                 # BN statistics move with every forward: restore them so each precision sees the same model.
                 state = {k: v.clone() for k, v in model.state_dict().items()}
                 results[precision] = {k: float(v) for k, v in model.loss(inputs, samples).items()}

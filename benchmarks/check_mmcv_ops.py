@@ -26,10 +26,13 @@ def main():
     rois = torch.cat([torch.randint(0, 2, (64, 1)).float(), boxes[:64] / 4], dim=1)
     logits, targets = torch.randn(256, 20), torch.randint(0, 20, (256, ))
     checks = {
-        'nms keep': lambda d: nms(boxes.to(d), scores.to(d), 0.5)[1].cpu().float(),
-        'batched_nms keep': lambda d: batched_nms(boxes.to(d), scores.to(d), idxs.to(d),
-                                                  dict(type='nms', iou_threshold=0.5))[1].cpu().float(),
-        'roi_align': lambda d: roi_align(feats.to(d), rois.to(d), (7, 7), 1.0, 0, 'avg', True).cpu(),
+        'nms keep':
+        lambda d: nms(boxes.to(d), scores.to(d), 0.5)[1].cpu().float(),
+        'batched_nms keep':
+        lambda d: batched_nms(boxes.to(d), scores.to(d), idxs.to(d), dict(type='nms', iou_threshold=0.5))[1].cpu().
+        float(),
+        'roi_align':
+        lambda d: roi_align(feats.to(d), rois.to(d), (7, 7), 1.0, 0, 'avg', True).cpu(),
     }
     failures = 0
     for name, fn in checks.items():

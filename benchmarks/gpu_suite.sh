@@ -13,6 +13,7 @@ OUT=${1:?usage: $0 OUT_DIR [DEADLINE_S]}
 DEADLINE=$(( $(date +%s) + ${2:-3600} ))
 PY=${PYTHON:-python3}
 cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # the package from this checkout, installed or not
 mkdir -p "$OUT"
 if [[ ${SMOKE:-0} == 1 ]]; then
   STEP=(--device cpu --size 32 --batch 8 --neg-k 256 --bank-size 2000 --repeats 2)
