@@ -78,7 +78,7 @@ def generate_data(data_root: str, mode: dict, quick: bool) -> None:
     start = time.time()
     shutil.rmtree(data_root, ignore_errors=True)
     digits = DigitObjects.classes
-    # Pretraining: the study's two-digit world at 64 px (configs/demo/_base_/two-digits_in-batch_r18w16.py).
+    # Pretraining: the study's two-digit world at 64 px (configs/demo/mcl_resnet18w16x2_1xb64-20e_two-digits.py).
     make_digit_classification_folder(
         osp.join(data_root, 'two_digits'),
         train_per_class=mode['two_digits'][0],

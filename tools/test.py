@@ -11,12 +11,11 @@ metrics (.json / .yaml / .pkl); ``--tta`` averages the scores over test-time aug
 """
 import argparse
 import copy
-import os
 import os.path as osp
 
 from mcl_mm.utils import build_runner, load_config
 from mcl_mm.utils.cli import ToolInputError, run_tool
-from mcl_mm.utils.runner import CfgOptionsAction, check_work_dir, load_weights_strictly, run_loop
+from mcl_mm.utils.runner import CfgOptionsAction, check_work_dir, load_weights_strictly, parse_with_launcher, run_loop
 
 
 def parse_args(argv=None):
@@ -33,12 +32,7 @@ def parse_args(argv=None):
     parser.add_argument('--tta', action='store_true', help='test-time augmentation (score averaging)')
     parser.add_argument('--amp', action='store_true', help='run the test loop under automatic mixed precision')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction, help='override config settings')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_with_launcher(parser, argv)
 
 
 def _enable_visualization(cfg, args):

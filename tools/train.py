@@ -10,7 +10,7 @@ import os.path as osp
 from mcl_mm.engine import repair_last_checkpoint
 from mcl_mm.utils import build_runner, load_config
 from mcl_mm.utils.cli import ToolInputError, run_tool
-from mcl_mm.utils.runner import CfgOptionsAction, check_work_dir, run_loop
+from mcl_mm.utils.runner import CfgOptionsAction, check_work_dir, parse_with_launcher, run_loop
 
 
 def parse_args(argv=None):
@@ -34,12 +34,7 @@ def parse_args(argv=None):
         nargs='+',
         action=CfgOptionsAction,
         help='override config settings, e.g. model.loss.tau=0.1 (key=value, xxx=[a,b] for lists)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_with_launcher(parser, argv)
 
 
 def merge_args(cfg, args):

@@ -1,4 +1,6 @@
 """What tools/train.py and tools/test.py share: config loading, command-line checks and runner construction."""
+import argparse
+import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
@@ -79,6 +81,17 @@ def _cpu_friendly_backend(cfg: Config) -> None:
     if dist_cfg.get('backend', 'nccl') == 'nccl':
         dist_cfg['backend'] = 'gloo'
         print('mcl_mm: no CUDA device, using the gloo backend for distributed training')
+
+
+def parse_with_launcher(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """Add the launcher flags every OpenMMLab train / test tool takes, parse, and export ``LOCAL_RANK`` (torch
+    launchers pass ``--local-rank`` or set it themselves)."""
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
 
 
 def build_runner(cfg: Config) -> Runner:
