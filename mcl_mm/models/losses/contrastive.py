@@ -147,6 +147,22 @@ def check_cohort_size(num_members: int, who: str = 'MCL') -> None:
         raise ValueError(f'{who} needs a cohort of at least 2 members, got {num_members}')
 
 
+def checked_objective(loss_weights: Optional[dict], defaults: Dict[str, float], tau: float, kl_temperature: float,
+                      who: str) -> Dict[str, float]:
+    """``defaults`` updated with ``loss_weights`` after checking the keys (known), weights (>= 0: a negative
+    weight maximises its term) and temperatures (> 0)."""
+    loss_weights = dict(loss_weights or {})
+    unknown = set(loss_weights) - set(defaults)
+    if unknown:
+        raise KeyError(f'unknown {who} loss_weights keys {sorted(unknown)}; valid keys: {sorted(defaults)}')
+    if tau <= 0 or kl_temperature <= 0:
+        raise ValueError(f'{who} temperatures must be > 0, got tau={tau}, kl_temperature={kl_temperature}')
+    negative = {k: v for k, v in loss_weights.items() if v < 0}
+    if negative:
+        raise ValueError(f'{who} loss_weights must be >= 0 (a negative weight maximises the term), got {negative}')
+    return {**defaults, **loss_weights}
+
+
 KD_STUDENTS = ('all', 'last')
 
 

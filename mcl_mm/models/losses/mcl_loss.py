@@ -7,7 +7,7 @@ from torch import Tensor
 
 from mcl_mm.registry import MODELS
 from ..compile import MaybeCompiled, check_compile_mode
-from .contrastive import (MCL_TERMS, check_kd_students, ensemble_logit_kd, inbatch_contrast_losses,
+from .contrastive import (MCL_TERMS, check_kd_students, checked_objective, ensemble_logit_kd, inbatch_contrast_losses,
                           memory_contrast_losses)
 
 DEFAULT_WEIGHTS = dict(vcl=0.1, icl=0.1, soft_vcl=1.0, soft_icl=1.0, kd=0.0)
@@ -35,17 +35,7 @@ class MCLLoss(BaseModule):
                  kd_students: str = 'all',
                  compile: Union[bool, str] = 'auto'):
         super().__init__()
-        loss_weights = dict(loss_weights or {})
-        unknown = set(loss_weights) - set(DEFAULT_WEIGHTS)
-        if unknown:
-            raise KeyError(f'unknown MCL loss_weights keys {sorted(unknown)}; valid keys: '
-                           f'{sorted(DEFAULT_WEIGHTS)}')
-        if tau <= 0 or kl_temperature <= 0:
-            raise ValueError(f'MCL temperatures must be > 0, got tau={tau}, kl_temperature={kl_temperature}')
-        negative = {k: v for k, v in loss_weights.items() if v < 0}
-        if negative:
-            raise ValueError(f'MCL loss_weights must be >= 0 (a negative weight maximises the term), got {negative}')
-        self.loss_weights = {**DEFAULT_WEIGHTS, **loss_weights}
+        self.loss_weights = checked_objective(loss_weights, DEFAULT_WEIGHTS, tau, kl_temperature, 'MCL')
         self.tau = tau
         self.kl_temperature = kl_temperature
         check_kd_students(kd_students)

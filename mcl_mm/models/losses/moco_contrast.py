@@ -22,7 +22,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mcl_mm.registry import MODELS
-from .contrastive import MCL_TERMS, _member_diagonal, member_kl, multi_positive_nll, pairwise_kl
+from .contrastive import MCL_TERMS, _member_diagonal, checked_objective, member_kl, multi_positive_nll, pairwise_kl
 
 MOCO_MCL_DEFAULT_WEIGHTS = dict(vcl=1.0, icl=1.0, soft_vcl=1.0, soft_icl=1.0)
 
@@ -112,17 +112,8 @@ class MoCoMCLLoss(BaseModule):
 
     def __init__(self, loss_weights: Optional[dict] = None, tau: float = 0.07, kl_temperature: float = 3.0):
         super().__init__()
-        loss_weights = dict(loss_weights or {})
-        unknown = set(loss_weights) - set(MOCO_MCL_DEFAULT_WEIGHTS)
-        if unknown:
-            raise KeyError(f'unknown MoCoMCLLoss loss_weights keys {sorted(unknown)}; valid keys: '
-                           f'{sorted(MOCO_MCL_DEFAULT_WEIGHTS)}')
-        negative = {k: v for k, v in loss_weights.items() if v < 0}
-        if negative:
-            raise ValueError(f'MoCoMCLLoss loss_weights must be >= 0, got {negative}')
-        if tau <= 0 or kl_temperature <= 0:
-            raise ValueError(f'MoCoMCLLoss temperatures must be > 0, got tau={tau}, kl_temperature={kl_temperature}')
-        self.loss_weights = {**MOCO_MCL_DEFAULT_WEIGHTS, **loss_weights}
+        self.loss_weights = checked_objective(loss_weights, MOCO_MCL_DEFAULT_WEIGHTS, tau, kl_temperature,
+                                              'MoCoMCLLoss')
         if all(w == 0 for w in self.loss_weights.values()):
             raise ValueError('MoCoMCLLoss: every loss weight is 0, nothing would be trained')
         self.tau = tau
