@@ -33,8 +33,8 @@ from mcl_mm.utils.results import (RunRecordError, bar_chart, last_metrics, paire
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
-PRETRAIN = OrderedDict([('mcl', 'configs/demo/mcl_resnet18w16x2_1xb64-20e_two-digits.py'),
-                        ('baseline', 'configs/demo/independent_resnet18w16x2_1xb64-20e_two-digits.py')])
+PRETRAIN = OrderedDict([('mcl', 'configs/demo/mcl_resnet18w16x2_1xb64-15e_two-digits.py'),
+                        ('baseline', 'configs/demo/independent_resnet18w16x2_1xb64-15e_two-digits.py')])
 TRANSFER = OrderedDict([('coco', 'configs/demo/mask-rcnn_r18w16_fpn_digits-coco.py'),
                         ('voc_det', 'configs/demo/faster-rcnn_r18w16_fpn_digits-voc0712.py'),
                         ('voc_seg', 'configs/demo/fcn_r18w16-d8_digits-voc12.py')])
@@ -60,7 +60,7 @@ COLUMNS = OrderedDict([('member_0/top1', 'member 0 top-1'), ('member_1/top1', 'm
 # L-MCL demos.
 MODES = {
     'full': dict(two_digits=(25, 15), digits_cls=(200, 40), coco=(96, 40), voc=(48, 40, 48), seg=(120, 40),
-                 pre_epochs=20, det_epochs=4, seg_iters=600, seeds=3, ssl_epochs=30, probe_epochs=20),
+                 pre_epochs=15, det_epochs=4, seg_iters=600, seeds=3, ssl_epochs=30, probe_epochs=20),
     'quick': dict(two_digits=(2, 1), digits_cls=(24, 10), coco=(24, 12), voc=(16, 12, 16), seg=(24, 12),
                   pre_epochs=2, det_epochs=1, seg_iters=20, seeds=1, ssl_epochs=1, probe_epochs=1),
 }  # yapf: disable
@@ -78,7 +78,7 @@ def generate_data(data_root: str, mode: dict, quick: bool) -> None:
     start = time.time()
     shutil.rmtree(data_root, ignore_errors=True)
     digits = DigitObjects.classes
-    # Pretraining: the study's two-digit world at 64 px (configs/demo/mcl_resnet18w16x2_1xb64-20e_two-digits.py).
+    # Pretraining: the study's two-digit world at 64 px (configs/demo/mcl_resnet18w16x2_1xb64-15e_two-digits.py).
     make_digit_classification_folder(
         osp.join(data_root, 'two_digits'),
         train_per_class=mode['two_digits'][0],
@@ -150,9 +150,10 @@ def plan(args, mode) -> List[Job]:
             opts = [f'randomness.seed={seed}', *schedule_options(mode['pre_epochs'])]
             work = f'{out}/pretrain/{arm}/s{seed}'
             jobs.append(
-                Job(f'pretrain/{arm}/s{seed}',
+                Job(
+                    f'pretrain/{arm}/s{seed}',
                     [py, train, osp.join(ROOT, cfg), '--work-dir', work, '--cfg-options', *opts],
-                    cost=3 if arm == 'mcl' else 2,
+                    cost=2.4,  # minutes on one core (measured 2026-12-02), for the ETA
                     work_dir=work))
             ckpt = f'{out}/pretrain/{arm}/s{seed}/epoch_{mode["pre_epochs"]}.pth'
             jobs.append(
@@ -163,6 +164,9 @@ def plan(args, mode) -> List[Job]:
                 ],
                     cost=0.3,
                     deps=[f'pretrain/{arm}/s{seed}']))
+    # Every pretraining is queued before the fine-tunings (jobs start in list order once their inputs exist), so
+    # both cores stay busy until the last, short fine-tunings.
+    for seed in range(args.seeds):
         for task, cfg in TRANSFER.items():
             jobs += [transfer_job(args, mode, task, cfg, init, seed) for init in INITS]
     return jobs
@@ -201,17 +205,18 @@ def transfer_job(args, mode, task: str, cfg: str, init: str, seed: int) -> Job:
         ]
     work = f'{args.out}/transfer/{task}/{init}/s{seed}'
     return Job(
-        f'transfer/{task}/{init}/s{seed}', [
+        f'transfer/{task}/{init}/s{seed}',
+        [
             sys.executable,
             osp.join(ROOT, 'tools', 'train.py'),
             osp.join(ROOT, cfg), '--work-dir', work, '--cfg-options', f'randomness.seed={seed}',
             *init_options(args.out, init, seed), *sched
         ],
         cost={
-            'coco': 1.5,
-            'voc_det': 1.0,
-            'voc_seg': 1.2
-        }[task],
+            'coco': 1.05,
+            'voc_det': 0.65,
+            'voc_seg': 1.1
+        }[task],  # minutes on one core, for the ETA
         deps=[] if init == 'random' else [f'extract/{init}/s{seed}'],
         work_dir=work)
 
