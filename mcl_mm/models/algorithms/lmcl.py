@@ -68,7 +68,7 @@ class LMCL(MCL):
                  meta: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        check_lmcl_mode(mode, [1])  # the mode now; the stage counts once the branches exist
+        check_lmcl_mode(mode)  # the stage counts are checked once the branches exist
         super().__init__(members, num_members, embed_head, loss, memory, shared_trunk, data_preprocessor, init_cfg)
         # Every contrastive weight at 0 in v1 = the branches-only ablation: members with their auxiliary
         # classifiers trained independently (deep supervision, no contrast, no heads, no bank).

@@ -25,11 +25,11 @@ from .contrastive import (MCL_TERMS, bank_positive_masks, block_kl_matrix, inbat
 LMCL_MODES = ('v1', 'v2')
 
 
-def check_lmcl_mode(mode: str, stages: Sequence[int]) -> None:
+def check_lmcl_mode(mode: str, stages: Optional[Sequence[int]] = None) -> None:
     """A known mode; v1 (same-stage cohorts) needs the same number of stages (taps + final) for every member."""
     if mode not in LMCL_MODES:
         raise ValueError(f'L-MCL mode must be one of {LMCL_MODES}, got {mode!r}')
-    if mode == 'v1' and len(set(stages)) != 1:
+    if mode == 'v1' and stages is not None and len(set(stages)) != 1:
         raise ValueError(f'L-MCL v1 needs the same number of taps for every member, got stages {list(stages)}; '
                          'use mode="v2" for members of different depth')
 
