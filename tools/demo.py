@@ -59,10 +59,10 @@ COLUMNS = OrderedDict([('member_0/top1', 'member 0 top-1'), ('member_1/top1', 'm
 # per class of the pretraining world (the study's); digits_cls: the 10-digit folder of the self-supervised and
 # L-MCL demos.
 MODES = {
-    'full': dict(two_digits=(25, 15), digits_cls=(200, 40), coco=(96, 40), voc=(48, 40, 48), seg=(120, 40),
-                 pre_epochs=15, det_epochs=4, seg_iters=600, seeds=3, ssl_epochs=30, probe_epochs=20),
+    'full': dict(two_digits=(25, 15), digits_cls=(200, 40), coco=(96, 40), voc=(48, 40, 48), seg=(120, 120),
+                 pre_epochs=15, det_epochs=4, seg_iters=600, seg_warmup=60, seeds=3, ssl_epochs=30, probe_epochs=20),
     'quick': dict(two_digits=(2, 1), digits_cls=(24, 10), coco=(24, 12), voc=(16, 12, 16), seg=(24, 12),
-                  pre_epochs=2, det_epochs=1, seg_iters=20, seeds=1, ssl_epochs=1, probe_epochs=1),
+                  pre_epochs=2, det_epochs=1, seg_iters=20, seg_warmup=2, seeds=1, ssl_epochs=1, probe_epochs=1),
 }  # yapf: disable
 
 
@@ -193,9 +193,11 @@ def init_options(out: str, init: str, seed: int) -> List[str]:
 
 def transfer_job(args, mode, task: str, cfg: str, init: str, seed: int) -> Job:
     if task == 'voc_seg':
+        iters, warmup = mode['seg_iters'], mode['seg_warmup']
         sched = [
-            f'train_cfg.max_iters={mode["seg_iters"]}', f'train_cfg.val_interval={mode["seg_iters"]}',
-            f'param_scheduler.0.end={mode["seg_iters"]}', f'default_hooks.checkpoint.interval={mode["seg_iters"]}'
+            f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}', f'param_scheduler.0.end={warmup}',
+            f'param_scheduler.1.begin={warmup}', f'param_scheduler.1.end={iters}',
+            f'default_hooks.checkpoint.interval={iters}'
         ]
     else:
         e = mode['det_epochs']

@@ -48,13 +48,19 @@ val_dataloader = dict(
     persistent_workers=False,
     dataset=dict(_delete_=True, ann_file='ImageSets/Segmentation/val.txt', pipeline=test_pipeline, **seg_dataset))
 test_dataloader = val_dataloader
-# lr 0.05 (the stock recipe's 0.01 x 5) for batch 8 on this small world: at 0.01 every initialisation, pretrained
-# included, stays near background-only mIoU (~8-11) after 600 iterations; at 0.05 a pretrained member reaches
-# ~38 and random initialisation ~11 (one seed each, measured 2026-12-02). The same for every initialisation.
+# lr 0.05 (the stock recipe's 0.01 x 5) for batch 8 on this small world, reached by a 60-iteration linear warm-up.
+# The same for every initialisation. Measured 2026-12-02 on 3 seeds (120 validation scenes): at 0.01 every
+# initialisation stays near background-only mIoU (~8-11) after 600 iterations; at 0.05 without warm-up the
+# pretrained runs end anywhere between 11 and 30 (slow-starting seeds never catch up); with the warm-up the MCL
+# member reaches 27-30, the independent member 23-25 and random initialisation 10-13.
 optim_wrapper = dict(optimizer=dict(lr=0.05))
 max_iters = 600
+warmup_iters = 60
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters, by_epoch=False)]
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, begin=0, end=warmup_iters, by_epoch=False),
+    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=warmup_iters, end=max_iters, by_epoch=False)
+]
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
 randomness = dict(seed=0)
 # Stop at the first NaN/Inf loss term instead of evaluating a diverged model.
