@@ -48,9 +48,9 @@ val_dataloader = dict(
     persistent_workers=False,
     dataset=dict(_delete_=True, ann_file='ImageSets/Segmentation/val.txt', pipeline=test_pipeline, **seg_dataset))
 test_dataloader = val_dataloader
-# lr 0.05 (the stock recipe's 0.01 x 5) for batch 8 on this small world, reached by a 60-iteration linear warm-up.
-# The same for every initialisation. Measured 2026-12-02 on 3 seeds (120 validation scenes): at 0.01 every
-# initialisation stays near background-only mIoU (~8-11) after 600 iterations; at 0.05 without warm-up the
+# lr 0.05 (the stock recipe's 0.01 x 5) for batch 8 on this small world, reached by a 60-iteration linear warm-up;
+# the same for every initialisation. Measured 2026-12-02 after 600 iterations: at 0.01 (one seed) every
+# initialisation stays near background-only mIoU (~8-11); at 0.05 without warm-up (3 seeds, 120 validation scenes)
 # pretrained runs end anywhere between 11 and 30 (slow-starting seeds never catch up); with the warm-up the MCL
 # member reaches 27-30, the independent member 23-25 and random initialisation 10-13.
 optim_wrapper = dict(optimizer=dict(lr=0.05))
