@@ -19,7 +19,6 @@ to Faster R-CNN (VOC format) beside random initialisation.
 """
 import argparse
 import json
-import os
 import os.path as osp
 import shutil
 import sys
@@ -27,7 +26,7 @@ import time
 from collections import OrderedDict
 from typing import List
 
-from mcl_mm.utils.jobs import Job, run_jobs
+from mcl_mm.utils.jobs import Job, host_description, run_jobs
 from mcl_mm.utils.results import (RunRecordError, bar_chart, last_metrics, paired_table, plot_curves, write_long_csv,
                                   write_table)
 
@@ -355,8 +354,13 @@ def main(argv=None):
     jobs = selfsup_plan(args, mode) if args.selfsup else plan(args, mode)
     run_jobs(jobs, osp.join(args.out, 'logs'), args.workdir, args.jobs, 'demo')
     markdown = selfsup_collect(args) if args.selfsup else collect(args, mode)
-    print(f'\n[demo] {"quick " if args.quick else ""}results, {args.seeds} seed(s), '
-          f'{(time.time() - start) / 60:.1f} min on {os.cpu_count()} CPU cores:\n')
+    # The host goes into results.md: the MCL arm's numbers differ between CPU kinds (docs/demo/second-host).
+    measured = (f'\nMeasured: {args.seeds} seed(s), {(time.time() - start) / 60:.1f} min on {host_description()}, '
+                f'{time.strftime("%Y-%m-%d")}.\n')
+    markdown += measured
+    with open(osp.join(args.out, 'results.md'), 'a') as f:
+        f.write(measured)
+    print(f'\n[demo] {"quick " if args.quick else ""}results:\n')
     print(markdown)
     plots = 'selfsup.png' if args.selfsup else 'transfer.png'
     print(f'[demo] written to {args.out}: results.md, results.csv, runs.csv, pretrain_curves.png, {plots}, logs/')

@@ -23,7 +23,7 @@ import time
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from mcl_mm.utils.jobs import Job, run_jobs
+from mcl_mm.utils.jobs import Job, host_description, run_jobs
 from mcl_mm.utils.results import RunRecordError, format_interval, paired_interval, run_status, scalar_records
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -220,7 +220,7 @@ def markdown(table, arms, seeds, mode: dict, minutes: float, mode_name: str) -> 
         f'# MCL evidence study: results ({mode_name} mode)', '',
         f'Written by `python tools/study.py` on {time.strftime("%Y-%m-%d")}: seeds {", ".join(map(str, seeds))} '
         f'(the `seeds` column: runs that finished), {mode["epochs"]} epochs, {minutes:.0f} min on '
-        f'{os.cpu_count()} CPU cores. '
+        f'{host_description()}. '
         f'World: the 100 two-digit numbers, {mode["train_per_class"]} training images per class, top-1 (%) on '
         f'{100 * mode["val_per_class"]} images of held-out writers at the last epoch; "train" is the final '
         'checkpoint evaluated on the training images (test pipeline). Mean ± std over seeds.', '',

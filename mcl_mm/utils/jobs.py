@@ -76,3 +76,18 @@ def run_jobs(jobs: List[Job], log_dir: str, cwd: str, parallel: int, name: str) 
                 f'[{name}] done {tag} | {len(done)}/{len(jobs)} jobs | elapsed {elapsed / 60:.1f} min | '
                 f'ETA {eta / 60:.1f} min',
                 flush=True)
+
+
+def host_description() -> str:
+    """'<CPU model>, <n> CPU cores, torch <version>' for result files: float rounding differs between CPU kinds
+    (vector widths, math-library kernels), and a long training amplifies it, so a result names its host."""
+    import platform
+
+    import torch
+    model = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            model = next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    return f'{model}, {os.cpu_count()} CPU cores, torch {torch.__version__}'
