@@ -14,7 +14,7 @@ study: install
 	$(PYTHON) tools/study.py --out outputs/study --docs docs/study $(STUDY_ARGS)
 
 test: install
-	$(PYTHON) -m pytest tests -v -ra
+	$(PYTHON) -m pytest tests -v -ra --durations=25
 
 test-fast: install
 	$(PYTHON) -m pytest tests -v -ra -m "not slow"
