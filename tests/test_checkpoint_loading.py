@@ -7,7 +7,7 @@ import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 
-from mcl_mm.engine.checkpoint import CheckpointLoadError, load_checkpoint_file, trust_directory
+from mcl_mm.engine.checkpoint import CheckpointLoadError, allow_full_unpickling, load_checkpoint_file
 from mcl_mm.engine.runtime import install_runtime_patches
 
 # What build_runner (tools/train.py, tools/test.py) and StrictPretrainedHook call before any checkpoint IO.
@@ -47,16 +47,15 @@ def test_mmengine_training_checkpoint_objects_load_without_full_unpickling(tmp_p
     assert loaded['meta']['seed'] == 3
 
 
-def test_arbitrary_objects_load_only_from_the_runs_own_directory(tmp_path):
-    outside, own = tmp_path / 'downloaded', tmp_path / 'work_dir'
-    outside.mkdir()
-    own.mkdir()
-    for d in (outside, own):
-        torch.save({'state_dict': {}, 'extra': _Opaque()}, d / 'ckpt.pth')
-    with pytest.raises(CheckpointLoadError, match="Only checkpoints inside the current run's work_dir"):
-        load_checkpoint_file(str(outside / 'ckpt.pth'))
-    trust_directory(own)
-    assert load_checkpoint_file(str(own / 'ckpt.pth'))['extra'].payload == 1
+def test_arbitrary_objects_load_only_after_the_explicit_opt_in(tmp_path):
+    torch.save({'state_dict': {}, 'extra': _Opaque()}, tmp_path / 'ckpt.pth')
+    with pytest.raises(CheckpointLoadError, match='--unsafe-allow-pickle'):
+        load_checkpoint_file(str(tmp_path / 'ckpt.pth'))
+    try:
+        allow_full_unpickling(True)
+        assert load_checkpoint_file(str(tmp_path / 'ckpt.pth'))['extra'].payload == 1
+    finally:
+        allow_full_unpickling(False)
 
 
 @pytest.mark.parametrize('damage', ['truncate', 'empty', 'garbage'])

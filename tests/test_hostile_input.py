@@ -391,9 +391,9 @@ def test_resume_with_another_config_names_the_mismatch(tmp_path, cohort_checkpoi
 
 def test_a_sampler_batch_size_that_differs_from_the_loader_is_refused():
     from mcl_mm.utils import load_config
-    from mcl_mm.utils.cli import ToolInputError
+    from mcl_mm.utils.errors import ConfigError
     path = osp.join(REPO, 'configs', 'mcl', 'mcl_resnet32x2_1xb128-300e_cifar100.py')
-    with pytest.raises(ToolInputError, match='MPerClassSampler builds batches of 128'):
+    with pytest.raises(ConfigError, match='MPerClassSampler builds batches of 128'):
         load_config(path, {'train_dataloader.batch_size': 64})
     cfg = load_config(path, {'train_dataloader.batch_size': 64, 'train_dataloader.sampler.batch_size': 64})
     assert cfg.train_dataloader.sampler.batch_size == 64

@@ -185,7 +185,7 @@ def test_mcl_loss_weights_and_validation():
     assert torch.allclose(out['loss_soft_icl'], 1.0 * terms['soft_icl'])
     with pytest.raises(KeyError, match='unknown MCL loss_weights keys'):
         MCLLoss(loss_weights=dict(vlc=1.0))
-    with pytest.raises(ValueError, match='temperatures must be > 0'):
+    with pytest.raises(ValueError, match='must be a finite number > 0'):
         MCLLoss(tau=0)
     with pytest.raises(ValueError, match='at least 2 members'):
         inbatch_contrast_losses(embs[:1], labels)

@@ -161,3 +161,20 @@ def test_plot_curves_draws_every_member_and_loss_term(tmp_path):
     }
     code, out = run_tool('analysis_tools/plot_curves.py', tmp_path / 'missing', expect_ok=False)
     assert code != 0 and out.strip().splitlines()[-1].startswith('plot_curves: ') and 'not a folder' in out
+
+
+def test_the_planned_length_comes_from_the_runs_own_config_dump(tmp_path):
+    """The dump lies in the work dir or, when the user keeps a config of that name there, in the run's
+    <timestamp>/ folder; a nested run's dump (tools/test.py --work-dir <run>/train_eval) is not the plan."""
+    import os
+    import time
+
+    from mcl_mm.utils.results import planned_length
+    (tmp_path / 'cfg.py').write_text("_base_ = 'mine.py'\n")  # the user's own config: not data, skipped
+    (tmp_path / '20261203_101010').mkdir()
+    (tmp_path / '20261203_101010' / 'cfg.py').write_text('# dump\ntrain_cfg = dict(max_epochs=2)\n')
+    time.sleep(0.01)
+    (tmp_path / 'train_eval').mkdir()
+    (tmp_path / 'train_eval' / 'cfg.py').write_text('train_cfg = dict(max_epochs=30)\n')
+    os.utime(tmp_path / 'train_eval' / 'cfg.py')
+    assert planned_length(str(tmp_path)) == ('epoch', 2)

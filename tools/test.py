@@ -2,7 +2,7 @@
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE [--out-item pred|metrics]]
                          [--show-dir DIR] [--show [--interval N] [--wait-time S]] [--tta] [--amp]
-                         [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+                         [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi] [--unsafe-allow-pickle]
 
 The flags are mmpretrain's: ``--out-item pred`` (default) dumps the raw predictions (.pkl), ``metrics`` the
 metrics (.json / .yaml / .pkl); ``--tta`` averages the scores over test-time augmentations (the config's
@@ -11,11 +11,14 @@ metrics (.json / .yaml / .pkl); ``--tta`` averages the scores over test-time aug
 """
 import argparse
 import copy
+import os
 import os.path as osp
 
+from mcl_mm.datasets.checks import check_config_data
 from mcl_mm.utils import build_runner, load_config
 from mcl_mm.utils.cli import ToolInputError, run_tool
-from mcl_mm.utils.runner import CfgOptionsAction, check_work_dir, load_weights_strictly, parse_with_launcher, run_loop
+from mcl_mm.utils.runner import (CfgOptionsAction, add_unsafe_pickle_flag, check_work_dir, load_weights_strictly,
+                                 parse_with_launcher, run_loop)
 
 
 def parse_args(argv=None):
@@ -32,6 +35,7 @@ def parse_args(argv=None):
     parser.add_argument('--tta', action='store_true', help='test-time augmentation (score averaging)')
     parser.add_argument('--amp', action='store_true', help='run the test loop under automatic mixed precision')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction, help='override config settings')
+    add_unsafe_pickle_flag(parser)
     return parse_with_launcher(parser, argv)
 
 
@@ -92,6 +96,23 @@ def check_args(args) -> None:
     metric_suffixes = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
     if args.out is not None and args.out_item == 'metrics' and not args.out.endswith(metric_suffixes):
         raise ToolInputError(f'--out-item metrics writes .json / .yaml / .pkl, got {args.out}')
+    if args.out is not None:
+        check_out_file(args.out, inputs=(args.checkpoint, args.config))
+
+
+def check_out_file(out: str, inputs) -> None:
+    """--out is written after the whole evaluation: check now that it is not one of the inputs and that its
+    folder can be written, so the evaluation is not spent for nothing."""
+    for src in inputs:
+        if osp.exists(src) and (osp.realpath(out) == osp.realpath(src) or osp.exists(out) and osp.samefile(out, src)):
+            raise ToolInputError(f'--out {out} is the input {src}: writing it would destroy it; choose another file')
+    if osp.isdir(out):
+        raise ToolInputError(f'--out {out} is a folder; give a file path')
+    folder = osp.dirname(osp.abspath(out))
+    if not osp.isdir(folder):
+        raise ToolInputError(f'--out {out}: the folder {folder} does not exist; create it first')
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ToolInputError(f'--out {out}: the folder {folder} is not writable; choose another place')
 
 
 def main(argv=None):
@@ -104,6 +125,7 @@ def main(argv=None):
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     run_tool('test', check_work_dir, cfg.work_dir)
+    run_tool('test', check_config_data, cfg, splits=('test', ))
     # Weights are loaded here, strictly: a file that leaves the model's weights missing or unmatched would
     # otherwise be scored with random weights after one warning.
     cfg.load_from = None
@@ -114,7 +136,7 @@ def main(argv=None):
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
 
-    runner = run_tool('test', build_runner, cfg, extra_errors=(KeyError, ))
+    runner = run_tool('test', build_runner, cfg, args.unsafe_allow_pickle, extra_errors=(KeyError, ))
     _root_relative_show_dir(runner)
     run_tool('test', load_weights_strictly, runner, args.checkpoint)
     if args.out is not None and args.out_item == 'pred':

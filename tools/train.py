@@ -1,16 +1,21 @@
 """Train any OpenMMLab 2.x config: mcl_mm cohorts, mmpretrain classifiers, mmdet detectors, mmseg segmentors.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [auto|PATH]] [--amp] [--auto-scale-lr]
-                                [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+                                [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi] [--unsafe-allow-pickle]
+
+One training run writes into a work dir at a time (a second one is refused); checkpoints load weights-only
+unless ``--unsafe-allow-pickle`` is given for a file you trust.
 """
 import argparse
 import os
 import os.path as osp
 
-from mcl_mm.engine import repair_last_checkpoint
+from mcl_mm.datasets.checks import check_config_data, check_runner_data
+from mcl_mm.engine import check_resumable, repair_last_checkpoint
 from mcl_mm.utils import build_runner, load_config
 from mcl_mm.utils.cli import ToolInputError, run_tool
-from mcl_mm.utils.runner import CfgOptionsAction, check_work_dir, parse_with_launcher, run_loop
+from mcl_mm.utils.runner import (CfgOptionsAction, add_unsafe_pickle_flag, check_work_dir, lock_work_dir,
+                                 parse_with_launcher, run_loop)
 
 
 def parse_args(argv=None):
@@ -34,6 +39,7 @@ def parse_args(argv=None):
         nargs='+',
         action=CfgOptionsAction,
         help='override config settings, e.g. model.loss.tau=0.1 (key=value, xxx=[a,b] for lists)')
+    add_unsafe_pickle_flag(parser)
     return parse_with_launcher(parser, argv)
 
 
@@ -85,14 +91,19 @@ def merge_args(cfg, args):
 def main(argv=None):
     args = parse_args(argv)
     cfg = run_tool('train', load_config, args.config, args.cfg_options, extra_errors=(SyntaxError, ))
+    run_tool('train', check_resume_path, args.resume)
     cfg = run_tool('train', merge_args, cfg, args, extra_errors=(ValueError, ))
     run_tool('train', check_work_dir, cfg.work_dir)
-    run_tool('train', check_resume, args.resume)
-    runner = run_tool('train', build_runner, cfg, extra_errors=(KeyError, ))
+    run_tool('train', lock_work_dir, cfg.work_dir)
+    run_tool('train', check_config_data, cfg)  # the data on disk against the config, before anything is built
+    runner = run_tool('train', build_runner, cfg, args.unsafe_allow_pickle, extra_errors=(KeyError, ))
+    if cfg.get('resume') and cfg.get('load_from'):  # after build_runner: --unsafe-allow-pickle is in force
+        run_tool('train', check_resumable, cfg.load_from)
+    run_tool('train', check_runner_data, runner)  # builds the training set: a last batch BatchNorm cannot take
     run_loop(runner, 'train')
 
 
-def check_resume(resume) -> None:
+def check_resume_path(resume) -> None:
     if resume not in (None, 'auto') and not os.path.isfile(resume):
         raise ToolInputError(f'--resume {resume}: no such checkpoint file')
 

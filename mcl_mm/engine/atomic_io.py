@@ -11,11 +11,12 @@ import contextlib
 import glob
 import os
 import os.path as osp
+import re
 import signal
 import tempfile
 import threading
 import zipfile
-from typing import Optional
+from typing import Dict, Optional
 
 from mmengine.fileio.backends import LocalBackend, register_backend
 
@@ -90,21 +91,34 @@ def atomic_write_bytes(data: bytes, filepath: str) -> None:
     interrupted write (exception, Ctrl-C, SIGTERM) removes its temporary file; ones left by a SIGKILL are
     swept at the next write of the same target.
     """
-    directory = osp.dirname(osp.abspath(filepath))
-    os.makedirs(directory, exist_ok=True)
-    sweep_stale_temp_files(filepath)
+    atomic_write_files({filepath: data})
+
+
+def atomic_write_files(contents: Dict[str, bytes]) -> None:
+    """Write several files as one: each goes to a temporary file beside its target first (fsynced); only
+    when all are complete are they renamed into place. A failure on the way (a full disk, a read-only folder,
+    Ctrl-C, SIGTERM) leaves every target as it was, so a re-run starts from the same state."""
+    temps = []
     with _sigterm_raises():
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f'{TEMP_PREFIX}{osp.basename(filepath)}.{os.getpid()}.')
         try:
-            os.fchmod(fd, 0o666 & ~_current_umask())
-            with os.fdopen(fd, 'wb') as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, filepath)
+            for filepath, data in contents.items():
+                directory = osp.dirname(osp.abspath(filepath))
+                os.makedirs(directory, exist_ok=True)
+                sweep_stale_temp_files(filepath)
+                fd, tmp = tempfile.mkstemp(
+                    dir=directory, prefix=f'{TEMP_PREFIX}{osp.basename(filepath)}.{os.getpid()}.')
+                temps.append(tmp)
+                os.fchmod(fd, 0o666 & ~_current_umask())
+                with os.fdopen(fd, 'wb') as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+            for tmp, filepath in zip(temps, contents):  # renames need no space: they do not fail on a full disk
+                os.replace(tmp, filepath)
         except BaseException:
-            if osp.exists(tmp):
-                os.remove(tmp)
+            for tmp in temps:
+                if osp.exists(tmp):
+                    os.remove(tmp)
             raise
 
 
@@ -128,6 +142,11 @@ def install_atomic_local_backend() -> None:
             del fileio.backend_instances[key]
 
 
+# What mmengine's CheckpointHook names its training checkpoints; anything else in a work_dir (an exported
+# backbone, a published member, best_*.pth) is not a resume point.
+TRAINING_CHECKPOINT = re.compile(r'^(epoch|iter)_\d+\.pth$')
+
+
 def _complete(path: str) -> bool:
     return osp.isfile(path) and osp.getsize(path) > 0 and zipfile.is_zipfile(path)
 
@@ -144,9 +163,11 @@ def repair_last_checkpoint(work_dir: str) -> Optional[str]:
             named = f.read().strip()
         if named and not osp.isabs(named):
             named = osp.join(work_dir, named)
-    if named and _complete(named):
+    if named and TRAINING_CHECKPOINT.match(osp.basename(named)) and _complete(named):
         return named
-    candidates = [p for p in glob.glob(osp.join(work_dir, '*.pth')) if _complete(p)]
+    candidates = [
+        p for p in glob.glob(osp.join(work_dir, '*.pth')) if TRAINING_CHECKPOINT.match(osp.basename(p)) and _complete(p)
+    ]
     if not candidates:
         return None
     newest = max(candidates, key=osp.getmtime)

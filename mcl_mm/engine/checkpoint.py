@@ -3,11 +3,12 @@
 mmengine 0.10.7 calls ``torch.load(filename)``; with torch 2.14 that refuses the Python objects a full
 training checkpoint holds (the message hub's ``HistoryBuffer``s, numpy arrays). The rule here:
 
-1. Every local file is first loaded with ``weights_only=True`` and an allowlist of the plain data types
-   mmengine writes (``HistoryBuffer``, numpy arrays / dtypes / scalars). Weight-only files and ordinary
-   mmengine checkpoints load this way — no arbitrary code can run.
-2. Only if that is refused, and the file lies inside a directory the current run owns (its ``work_dir``,
-   registered with :func:`trust_directory` by ``tools/train.py``), it is loaded with full unpickling.
+1. Every local file is loaded with ``weights_only=True`` and an allowlist of the plain data types mmengine
+   writes (``HistoryBuffer``, numpy arrays / dtypes / scalars). Weight-only files and every checkpoint this
+   project writes load this way — no code in the file can run.
+2. Full unpickling (which runs whatever code the file carries) happens only after an explicit opt-in:
+   :func:`allow_full_unpickling`, which the tools call for ``--unsafe-allow-pickle``. Where a file lies
+   (a work_dir, a download folder) never matters: a copied or downloaded work_dir is not proof of trust.
 3. Anything else fails with one message naming the file and the way out.
 
 Truncated or corrupt files fail with a message that says so instead of a zip-reader traceback.
@@ -15,18 +16,16 @@ Truncated or corrupt files fail with a message that says so instead of a zip-rea
 import pickle
 import zipfile
 from pathlib import Path
-from typing import List
 
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
-_TRUSTED_DIRS: List[Path] = []
+from mcl_mm.utils.errors import CheckpointLoadError
 
-
-class CheckpointLoadError(RuntimeError):
-    """A checkpoint that cannot be loaded; the message says why and what to do."""
+UNSAFE_FLAG = '--unsafe-allow-pickle'
+_FULL_UNPICKLING = False
 
 
 def _numpy_safe_globals() -> list:
@@ -52,20 +51,16 @@ def _history_buffer_getattr(obj, name):
 SAFE_GLOBALS = [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'), *_numpy_safe_globals()]
 
 
-def trust_directory(path) -> None:
-    """Allow full unpickling of checkpoints under ``path`` (a directory this run writes)."""
-    resolved = Path(path).expanduser().resolve()
-    if resolved not in _TRUSTED_DIRS:
-        _TRUSTED_DIRS.append(resolved)
+def allow_full_unpickling(allowed: bool = True) -> None:
+    """Let checkpoints that safe loading refuses be unpickled in full, for this process. Only for files the
+    user trusts: unpickling runs any code the file carries."""
+    global _FULL_UNPICKLING
+    _FULL_UNPICKLING = allowed
 
 
-def is_trusted(filename) -> bool:
-    resolved = Path(filename).expanduser().resolve()
-    return any(resolved.is_relative_to(d) for d in _TRUSTED_DIRS)
-
-
-def load_checkpoint_file(filename, map_location=None):
-    """Load a local checkpoint under the rule in this module's docstring."""
+def load_checkpoint_file(filename, map_location=None, mmap: bool = False):
+    """Load a local checkpoint under the rule in this module's docstring (``mmap``: tensors stay on disk
+    until touched, for a look at a large file's keys)."""
     path = Path(filename).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f'checkpoint not found: {filename}')
@@ -77,19 +72,19 @@ def load_checkpoint_file(filename, map_location=None):
                                   'archive); use an earlier checkpoint of the run')
     try:
         with torch.serialization.safe_globals(SAFE_GLOBALS):
-            return torch.load(path, map_location=map_location, weights_only=True)
+            return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as err:
-        if not is_trusted(path):
+        if not _FULL_UNPICKLING:
             raise CheckpointLoadError(
                 f'checkpoint {filename} holds Python objects that safe (weights_only) loading refuses '
-                f'({str(err).splitlines()[0]}). Only checkpoints inside the current run\'s work_dir are '
-                'unpickled in full; if you trust this file, copy it into the work_dir (or export its weights '
-                'with tools/model_converters/publish_model.py) and try again.') from None
+                f'({str(err).splitlines()[0]}); unpickling them would run code from the file. If you trust '
+                f'whoever made it, pass {UNSAFE_FLAG}; otherwise ask for a weights-only file '
+                '(tools/model_converters/publish_model.py or extract_backbone.py).') from None
     except (RuntimeError, EOFError, ValueError) as err:
         raise CheckpointLoadError(f'checkpoint {filename} is corrupt or truncated ({str(err).splitlines()[0]}); '
                                   'use an earlier checkpoint of the run') from None
     try:
-        return torch.load(path, map_location=map_location, weights_only=False)
+        return torch.load(path, map_location=map_location, weights_only=False, mmap=mmap)
     except (RuntimeError, EOFError, pickle.UnpicklingError) as err:
         raise CheckpointLoadError(f'checkpoint {filename} is corrupt or truncated ({str(err).splitlines()[0]}); '
                                   'use an earlier checkpoint of the run') from None
@@ -98,3 +93,14 @@ def load_checkpoint_file(filename, map_location=None):
 def register_checkpoint_loader() -> None:
     """Make mmengine's local-file scheme use :func:`load_checkpoint_file`."""
     CheckpointLoader.register_scheme(prefixes='', loader=load_checkpoint_file, force=True)
+
+
+def check_resumable(filename) -> None:
+    """A file ``--resume`` can continue from: a training checkpoint (weights, optimizer, epoch / iteration),
+    not an exported or published model that happens to sit in the work_dir."""
+    ckpt = load_checkpoint_file(filename, map_location='cpu', mmap=True)
+    missing = [k for k in ('state_dict', 'optimizer', 'meta') if not isinstance(ckpt, dict) or k not in ckpt]
+    if missing:
+        raise CheckpointLoadError(f'{filename} is not a training checkpoint (it has no {", ".join(missing)}; an '
+                                  'exported or published model cannot be resumed): resume from an epoch_N.pth / '
+                                  'iter_N.pth that tools/train.py wrote, or start a new run with load_from')

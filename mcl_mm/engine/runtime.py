@@ -1,12 +1,46 @@
-"""The two behaviours mcl_mm changes in mmengine, installed by one explicit call."""
-from .atomic_io import install_atomic_local_backend
+"""The behaviours mcl_mm changes in mmengine, installed by one explicit call."""
+import os.path as osp
+
+from mmengine.dist import master_only
+from mmengine.runner import Runner
+
+from .atomic_io import atomic_write_bytes, install_atomic_local_backend
 from .checkpoint import register_checkpoint_loader
+
+# First line of every config mcl_mm dumps into a work_dir: a file there without it is the user's, not ours.
+DUMP_MARK = '# mcl_mm: resolved config of run'
+
+
+def _is_config_dump(path: str) -> bool:
+    try:
+        with open(path, encoding='utf-8', errors='replace') as f:
+            return f.readline().startswith(DUMP_MARK)
+    except OSError:
+        return False
+
+
+@master_only
+def dump_config_keeping_user_files(runner: Runner) -> None:
+    """mmengine's ``Runner.dump_config`` writes ``work_dir/<config name>`` and so replaces a config the user
+    keeps in the work_dir (often the very file being run) with its flattened dump. Here an existing file is
+    replaced only when it is an earlier dump; otherwise the dump goes to ``work_dir/<timestamp>/``."""
+    name = osp.basename(runner.cfg.filename) if runner.cfg.filename else f'{runner.timestamp}.py'
+    target = osp.join(runner.work_dir, name)
+    if osp.exists(target) and not _is_config_dump(target):
+        target = osp.join(runner.work_dir, runner.timestamp, name)
+        runner.logger.info(f'{osp.join(runner.work_dir, name)} is not a config dump of an earlier run (kept as it '
+                           f'is); the resolved config goes to {target}')
+    if name.endswith('.py'):
+        atomic_write_bytes(f'{DUMP_MARK} {runner.timestamp}\n{runner.cfg.pretty_text}'.encode(), target)
+    else:
+        runner.cfg.dump(target)
 
 
 def install_runtime_patches() -> None:
     """Local checkpoint / log writes become atomic (temp file + fsync + rename, so a kill never leaves a torn
-    ``latest`` checkpoint) and local checkpoint loads go through :func:`~mcl_mm.engine.checkpoint.
-    load_checkpoint_file` (weights-only unpickling outside the run's own work_dir). Idempotent.
+    ``latest`` checkpoint), local checkpoint loads go through :func:`~mcl_mm.engine.checkpoint.
+    load_checkpoint_file` (weights-only unless the user opts in), and the config dump never replaces a file
+    of the user's. Idempotent.
 
     Called by :func:`mcl_mm.utils.build_runner` (tools/train.py, tools/test.py, ``mim train mcl_mm``) and by
     :class:`~mcl_mm.engine.hooks.StrictPretrainedHook` when a config builds it, so mmdet's and mmseg's own
@@ -14,3 +48,4 @@ def install_runtime_patches() -> None:
     """
     install_atomic_local_backend()
     register_checkpoint_loader()
+    Runner.dump_config = dump_config_keeping_user_files

@@ -10,12 +10,14 @@ from typing import Callable, Optional, Union
 
 import torch
 
+from mcl_mm.utils.errors import ConfigError
+
 CompileMode = Union[bool, str]
 
 
 def check_compile_mode(mode: CompileMode, owner: str) -> CompileMode:
     if mode not in (True, False, 'auto'):
-        raise ValueError(f"{owner}: compile must be True, False or 'auto' (compile on CUDA only), got {mode!r}")
+        raise ConfigError(f"{owner}: compile must be True, False or 'auto' (compile on CUDA only), got {mode!r}")
     return mode
 
 

@@ -12,13 +12,10 @@ from torch import nn
 
 from mcl_mm.engine.atomic_io import atomic_write_bytes
 from mcl_mm.engine.checkpoint import load_checkpoint_file
-from .safe_config import UnsafeConfigError, config_from_data_text
+from .errors import CohortCheckpointError, UnsafeConfigError
+from .safe_config import config_from_data_text
 
 MEMBER_KEY = re.compile(r'^members\.(\d+)\.')
-
-
-class CohortCheckpointError(ValueError):
-    """The checkpoint is not what the tool needs; the message says what it is and what to pass."""
 
 
 def load_cohort_checkpoint(path: str,
@@ -35,18 +32,34 @@ def load_cohort_checkpoint(path: str,
         raise CohortCheckpointError(
             f'{path} is not an MCL cohort checkpoint: it has no "members.<i>." weights (it starts with: {sample}). '
             'Pass a checkpoint written by tools/train.py with an MCL config.')
-    meta = ckpt.get('meta', {}) or {}
+    meta = ckpt.get('meta') or {}
+    if not isinstance(meta, dict):
+        raise CohortCheckpointError(f'{path}: its meta is a {type(meta).__name__}, not the dict tools/train.py '
+                                    'writes; the file was altered. Use the checkpoint as the run wrote it.')
     cfg = None
     if config is not None:
         if not osp.isfile(config):
             raise CohortCheckpointError(f'--config {config}: no such file')
         cfg = Config.fromfile(config)
-    elif isinstance(meta.get('cfg'), str):
+    elif meta.get('cfg') is not None:
         try:
             cfg = config_from_data_text(meta['cfg'], f'the config stored in {path} (meta.cfg)')
         except UnsafeConfigError as err:
             raise CohortCheckpointError(str(err)) from None
+    if cfg is not None:
+        _check_cohort_model_config(cfg, path if config is None else config)
     return state_dict, meta, cfg
+
+
+def _check_cohort_model_config(cfg: Config, source: str) -> None:
+    """The parts of the training config export and publish read: ``model.members`` (a dict, or a list of
+    dicts) whose members have a ``backbone`` dict."""
+    model = cfg.get('model')
+    members = model.get('members') if isinstance(model, dict) else None
+    member_list = members if isinstance(members, (list, tuple)) else [members]
+    if not all(isinstance(m, dict) and isinstance(m.get('backbone'), dict) for m in member_list):
+        raise CohortCheckpointError(f'the config of {source} has no usable model.members (a dict, or a list of '
+                                    'dicts each with a backbone dict); pass the training config with --config CONFIG')
 
 
 def check_finite(weights: Dict[str, torch.Tensor], path: str, prefix: str = '') -> None:
@@ -98,9 +111,11 @@ def member_weights(state_dict, member: int, part: str = 'backbone') -> 'OrderedD
 
 def member_model_config(cfg: Config, member: int) -> dict:
     """The member's classifier config (backbone / neck / head) from the cohort's training config."""
-    model = cfg.model
-    members = model['members']
+    members = cfg.model['members']
     if isinstance(members, (list, tuple)):
+        if not 0 <= member < len(members):
+            raise CohortCheckpointError(f'--member {member}: the config lists {len(members)} members '
+                                        f'(valid: 0..{len(members) - 1})')
         member_cfg = members[member]
     else:
         member_cfg = members

@@ -23,7 +23,13 @@ def verify_backbone(weights, backbone_cfg: dict) -> list:
     init_default_scope('mcl_mm')
     cfg = dict(backbone_cfg)
     cfg.pop('init_cfg', None)
-    strict_load(MODELS.build(cfg), weights, f'the member backbone {cfg.get("type")}')
+    try:
+        backbone = MODELS.build(cfg)
+    except Exception as err:  # the config came from a file: any value may be wrong, say which part
+        raise CohortCheckpointError(f'the member backbone config {cfg} cannot be built ({type(err).__name__}: '
+                                    f'{str(err).splitlines()[0] if str(err) else ""}); pass the training config '
+                                    'with --config CONFIG') from None
+    strict_load(backbone, weights, f'the member backbone {cfg.get("type")}')
     verified = [f'mmpretrain.{cfg.get("type")}']
     if _is_plain_resnet(backbone_cfg):
         from mmdet.models.backbones import ResNet as DetResNet

@@ -10,11 +10,12 @@ import re
 import warnings
 from typing import Optional, Tuple
 
-from mcl_mm.engine.atomic_io import atomic_write_bytes
+from mcl_mm.engine.atomic_io import atomic_write_files
 from .cohort_checkpoint import (check_finite, check_member, check_output_paths, load_cohort_checkpoint,
                                 member_model_config, member_weights, serialize)
+from .errors import RunRecordError
 from .export import verify_backbone
-from .results import RunRecordError, scalar_records
+from .results import scalar_records
 
 
 def _val_accuracy(checkpoint: str, ckpt_meta: dict, member: int) -> Optional[dict]:
@@ -154,13 +155,13 @@ def publish_member(in_file: str,
     final = f'{out_stem}_{date}-{sha[:8]}.pth'
     sidecar, config_file = final[:-len('.pth')] + '.json', final[:-len('.pth')] + '.py'
     check_output_paths([final, sidecar] + ([config_file] if member_cfg else []), inputs, force)
-    atomic_write_bytes(data, final)
+    outputs = {final: data}
     if member_cfg:
         from mmengine.config import Config
         text = Config(member_inference_config(cfg, member_cfg, meta['dataset_meta'])).pretty_text
         header = (f'# One member of an MCL cohort as an mmpretrain classifier: mmpretrain.get_model(this file, '
                   f'pretrained={osp.basename(final)!r})\n')
-        atomic_write_bytes((header + text).encode(), config_file)
+        outputs[config_file] = (header + text).encode()
     accuracy = meta['val_accuracy'] or {}
     metafile_entry = {
         'Name':
@@ -191,5 +192,6 @@ def publish_member(in_file: str,
         sha256=sha,
         metafile_entry=metafile_entry,
         config=osp.basename(config_file) if member_cfg else None)
-    atomic_write_bytes(json.dumps(side, indent=2).encode(), sidecar)
+    outputs[sidecar] = json.dumps(side, indent=2).encode()
+    atomic_write_files(outputs)  # all three or none: a full disk leaves nothing half-published
     return final, meta

@@ -11,6 +11,8 @@ import warnings
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .errors import RunRecordError, UnsafeConfigError
+
 TRANSFER_METRICS = OrderedDict([
     ('coco/bbox_mAP', 'box AP'),
     ('coco/segm_mAP', 'mask AP'),
@@ -85,10 +87,6 @@ def collector_cli(argv, tool: str, description: str, **collect_kwargs) -> None:
     name = collect_kwargs['name']
     print(markdown)
     print(f'written: {args.out}/{name}.md, {name}.csv' + (f', {chart}' if chart else ''))
-
-
-class RunRecordError(ValueError):
-    """A run's logs cannot be read as they are; the message names the file."""
 
 
 def read_scalars(path: str) -> List[dict]:
@@ -166,8 +164,12 @@ def scalar_records(work_dir: str) -> List[dict]:
 def planned_length(work_dir: str) -> Optional[Tuple[str, int]]:
     """(``'epoch'`` or ``'iter'``, the configured last one) from the config mmengine dumps into the work dir,
     read as data (never executed); None when no dump is readable."""
-    from .safe_config import UnsafeConfigError, config_from_data_text
-    for path in sorted(glob.glob(osp.join(work_dir, '*.py')), key=osp.getmtime, reverse=True):
+    from .safe_config import config_from_data_text
+    # The dump lies in the work dir, or in its run folder (<timestamp>/) when a config of the user's has its name.
+    dumps = glob.glob(osp.join(work_dir, '*.py')) + [
+        p for p in glob.glob(osp.join(work_dir, '*', '*.py')) if re.fullmatch(r'\d{8}_\d{6}', osp.basename(osp.dirname(p)))
+    ]
+    for path in sorted(dumps, key=osp.getmtime, reverse=True):
         try:
             with open(path) as f:
                 cfg = config_from_data_text(f.read(), path)

@@ -1,24 +1,68 @@
 """What tools/train.py and tools/test.py share: config loading, command-line checks and runner construction."""
 import argparse
+import fcntl
 import os
 import os.path as osp
+import re
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mcl_mm.engine.checkpoint import trust_directory
-from mcl_mm.engine.hooks.strict_pretrained_hook import PretrainedMismatchError
+from mcl_mm.engine.checkpoint import UNSAFE_FLAG, allow_full_unpickling, load_checkpoint_file
 from mcl_mm.engine.runtime import install_runtime_patches
+from .cli import disk_error_message
+from .cohort_checkpoint import strict_load
+from .errors import USER_ERRORS, CohortCheckpointError, ConfigError, ToolInputError, WorkDirBusyError
 
 
 class CfgOptionsAction(DictAction):
-    """mmengine's ``--cfg-options`` parser, with a usage error instead of a traceback for an item without ``=``."""
+    """mmengine's ``--cfg-options`` parser with two fixes: an item without ``=`` is a usage error instead of a
+    traceback, and a value keeps its spaces (mmengine deletes every space, so ``data_root=my data`` would
+    silently name another folder, ``mydata``). Lists (``a,b`` / ``[a, b]`` / ``(a, b)``) parse as in mmengine;
+    only the whitespace around each element is dropped."""
 
     def __call__(self, parser, namespace, values, option_string=None):
+        options = dict(getattr(namespace, self.dest, None) or {})
         for item in values or []:
             if '=' not in item:
                 parser.error(f'{option_string} takes key=value items (e.g. model.loss.tau=0.1), got {item!r}')
-        super().__call__(parser, namespace, values, option_string)
+            key, value = item.split('=', maxsplit=1)
+            try:
+                options[key] = parse_option_value(value)
+            except ValueError as err:
+                parser.error(f'{option_string} {key}: {err}')
+        setattr(namespace, self.dest, options)
+
+
+def _top_level_split(text: str) -> list:
+    """``text`` split at the commas outside brackets."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        if char in '([':
+            depth += 1
+        elif char in ')]':
+            depth -= 1
+        elif char == ',' and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def parse_option_value(text: str):
+    """One ``--cfg-options`` value: int, float, bool, None, a list / tuple (nested, as mmengine's), or the
+    string itself with its inner spaces (one pair of surrounding quotes removed)."""
+    text = text.strip()
+    if text.count('(') != text.count(')') or text.count('[') != text.count(']'):
+        raise ValueError(f'unbalanced brackets in {text!r}')
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in '\'"':
+        return text[1:-1]
+    bracketed = len(text) >= 2 and (text[0], text[-1]) in (('(', ')'), ('[', ']'))
+    if not bracketed and ',' not in text:
+        return DictAction._parse_int_float_bool(text)
+    inner = text[1:-1] if bracketed else text
+    items = [parse_option_value(part) for part in _top_level_split(inner) if part.strip()]
+    return tuple(items) if text[0] == '(' and bracketed else items
 
 
 def load_config(path: str, cfg_options=None) -> Config:
@@ -51,9 +95,8 @@ def _check_batch_building_sampler(cfg: Config) -> None:
     sampler = loader.get('sampler') or {}
     if sampler.get('type') in ('MPerClassSampler', 'mcl_mm.MPerClassSampler') and \
             sampler.get('batch_size') != loader.get('batch_size'):
-        from .cli import ToolInputError
-        raise ToolInputError(f"train_dataloader.batch_size={loader.get('batch_size')} but its MPerClassSampler builds "
-                             f"batches of {sampler.get('batch_size')}; set both (train_dataloader.sampler.batch_size)")
+        raise ConfigError(f"train_dataloader.batch_size={loader.get('batch_size')} but its MPerClassSampler builds "
+                          f"batches of {sampler.get('batch_size')}; set both (train_dataloader.sampler.batch_size)")
 
 
 def _reroot(value, old: str, new: str):
@@ -94,34 +137,88 @@ def parse_with_launcher(parser: argparse.ArgumentParser, argv=None) -> argparse.
     return args
 
 
-def build_runner(cfg: Config) -> Runner:
-    """Build the runner the config asks for, with mcl_mm's checkpoint IO installed; the run's own work_dir is
-    trusted for full checkpoint loading."""
+def build_runner(cfg: Config, allow_pickle: bool = False) -> Runner:
+    """Build the runner the config asks for, with mcl_mm's checkpoint IO installed. Checkpoints load
+    weights-only; ``allow_pickle`` (the tools' ``--unsafe-allow-pickle``) lets a file the user trusts be
+    unpickled in full."""
     install_runtime_patches()
-    trust_directory(cfg.work_dir)
+    allow_full_unpickling(allow_pickle)
     _cpu_friendly_backend(cfg)
+    _add_epoch_seed_hook(cfg)
     if 'runner_type' in cfg:
         from mmengine.registry import RUNNERS
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
 
 
+def _add_epoch_seed_hook(cfg: Config) -> None:
+    """Every run built here reseeds per epoch (:class:`~mcl_mm.engine.hooks.EpochSeedHook`), so a resumed run
+    draws what the uninterrupted one would."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(str(h.get('type', '')).endswith('EpochSeedHook') for h in hooks if isinstance(h, dict)):
+        cfg.custom_hooks = hooks + [dict(type='EpochSeedHook')]
+
+
+def add_unsafe_pickle_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        UNSAFE_FLAG,
+        dest='unsafe_allow_pickle',
+        action='store_true',
+        help='load checkpoints that hold arbitrary Python objects by unpickling them in full. Unpickling runs code '
+        'from the file: use it only for files from someone you trust (checkpoints mcl_mm writes never need it)')
+
+
 def check_work_dir(work_dir: str) -> None:
-    from .cli import ToolInputError
+    """The work dir is a folder (or can be made) and is writable, checked before any work is spent."""
     if osp.exists(work_dir) and not osp.isdir(work_dir):
         raise ToolInputError(f'--work-dir {work_dir} is a file; give a folder (it holds logs and checkpoints)')
+    try:
+        os.makedirs(work_dir, exist_ok=True)
+    except OSError as err:
+        raise ToolInputError(f'--work-dir {work_dir} cannot be created ({err.strerror}); give a writable folder') \
+            from None
+    if not os.access(work_dir, os.W_OK | os.X_OK):
+        raise ToolInputError(f'--work-dir {work_dir} is not writable; give a writable folder')
+
+
+def _launch_rank() -> int:
+    """This process's global rank as the launchers set it, before mmengine initialises distributed."""
+    for name in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
+        if os.environ.get(name, '').isdigit():
+            return int(os.environ[name])
+    return 0
+
+
+_WORK_DIR_LOCKS = {}
+
+
+def lock_work_dir(work_dir: str) -> None:
+    """Hold ``work_dir/.lock`` for the life of this process (rank 0 of a job): a second training run started on
+    the same folder would overwrite this run's checkpoints and interleave its logs, so it is refused. The OS
+    releases the lock when the process ends, however it ends."""
+    if _launch_rank() != 0 or osp.realpath(work_dir) in _WORK_DIR_LOCKS:
+        return
+    path = osp.join(work_dir, '.lock')
+    handle = open(path, 'a+')
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or 'another process'
+        handle.close()
+        raise WorkDirBusyError(f'--work-dir {work_dir} is in use by a running training job ({owner}); wait for it '
+                               'to end or give another --work-dir') from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f'pid {os.getpid()}')
+    handle.flush()
+    _WORK_DIR_LOCKS[osp.realpath(work_dir)] = handle
 
 
 def load_weights_strictly(runner: Runner, checkpoint: str) -> None:
     """Load ``checkpoint`` into the runner's model, every weight accounted for: keys missing from the file,
     keys the model does not have and shape mismatches are one error naming the file and the first keys."""
-    import re
-
     from mmengine.model import BaseTTAModel, is_model_wrapper
-
-    from mcl_mm.engine.checkpoint import load_checkpoint_file
-    from .cli import ToolInputError
-    from .cohort_checkpoint import CohortCheckpointError, strict_load
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     if isinstance(model, BaseTTAModel):  # tools/test.py --tta: the weights are the wrapped model's
         model = model.module
@@ -137,14 +234,18 @@ def load_weights_strictly(runner: Runner, checkpoint: str) -> None:
 
 
 def run_loop(runner: Runner, loop: str):
-    """``runner.train()`` / ``runner.test()`` (returning what it returns: the model / the metrics), with a
-    resume from another config's checkpoint named as such."""
+    """``runner.train()`` / ``runner.test()`` (returning what it returns: the model / the metrics). Bad input
+    found on the way (a hook's check, the data, a resume from another config's checkpoint) ends in one line."""
     try:
         return getattr(runner, loop)()
-    except PretrainedMismatchError as err:  # a hook's check of the user's file: one line, not a traceback
-        raise SystemExit(f'{loop}: {err}') from None
+    except USER_ERRORS as err:
+        raise SystemExit(f'{loop}: {str(err).strip().splitlines()[0]}') from None
+    except OSError as err:
+        if disk_error_message(err) is None:
+            raise
+        raise SystemExit(f'{loop}: {disk_error_message(err)} (the checkpoints written before are complete)') from None
     except ValueError as err:
-        if "parameter group that doesn't match" in str(err) or 'parameter group' in str(err):
+        if 'parameter group' in str(err):
             raise SystemExit(f'{loop}: the checkpoint being resumed ({runner._load_from}) was written by a run with '
                              'another model or optimizer (its parameter groups do not match this config); resume '
                              'with the config it was trained with') from None

@@ -11,9 +11,7 @@ from typing import Any
 
 from mmengine.config import Config
 
-
-class UnsafeConfigError(ValueError):
-    """The stored config is not plain data; the message names the line and the way out."""
+from .errors import UnsafeConfigError
 
 
 def _literal(node: ast.AST, source: str) -> Any:
@@ -42,12 +40,25 @@ def _refuse(node: ast.AST, source: str) -> UnsafeConfigError:
     return UnsafeConfigError(f'line {getattr(node, "lineno", "?")}: {text!r} is not plain data')
 
 
+# The largest config this project ships dumps to ~20 KB; parsing costs ~500 bytes of memory per byte of text,
+# so an unbounded text in a checkpoint could exhaust memory before anything is checked.
+MAX_CONFIG_TEXT = 512 * 1024
+
+
 def config_from_data_text(text: str, what: str = 'the stored config') -> Config:
     """A :class:`Config` from assignment-of-literals text, without executing anything.
 
     Raises:
-        UnsafeConfigError: the text is not valid Python, or holds anything but assignments of literals.
+        UnsafeConfigError: the text is not a string, too large, not valid Python, or holds anything but
+            assignments of literals.
     """
+    if not isinstance(text, str):
+        raise UnsafeConfigError(f'{what} is a {type(text).__name__}, not config text; pass the training config '
+                                'yourself with --config CONFIG')
+    if len(text) > MAX_CONFIG_TEXT:
+        raise UnsafeConfigError(f'{what} is {len(text) // 1024} KiB, over the {MAX_CONFIG_TEXT // 1024} KiB a config '
+                                'can reasonably be; it is not read. Pass the training config yourself with --config '
+                                'CONFIG')
     try:
         tree = ast.parse(text)
     except SyntaxError as err:

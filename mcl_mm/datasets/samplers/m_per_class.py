@@ -7,6 +7,7 @@ from torch.utils.data import Sampler
 
 from mcl_mm.datasets.utils import dataset_labels
 from mcl_mm.registry import DATA_SAMPLERS
+from mcl_mm.utils.errors import ConfigError
 
 
 @DATA_SAMPLERS.register_module()
@@ -34,8 +35,8 @@ class MPerClassSampler(Sampler):
 
     def __init__(self, dataset, batch_size: int, m: int = 2, seed: Optional[int] = None):
         if m < 1 or batch_size < 1 or batch_size % m:
-            raise ValueError(f'MPerClassSampler needs m >= 1 and a batch_size that is a multiple of m, got '
-                             f'batch_size={batch_size}, m={m}')
+            raise ConfigError(f'MPerClassSampler needs m >= 1 and a batch_size that is a multiple of m, got '
+                              f'batch_size={batch_size}, m={m}')
         self.dataset = dataset
         self.batch_size = batch_size
         self.m = m
@@ -47,12 +48,12 @@ class MPerClassSampler(Sampler):
         self._class_indices = [np.flatnonzero(labels == c) for c in classes]
         self.classes_per_batch = batch_size // m
         if len(classes) < self.classes_per_batch:
-            raise ValueError(f'MPerClassSampler: a batch of {batch_size} with m={m} needs {self.classes_per_batch} '
-                             f'distinct classes, the dataset has {len(classes)}; lower batch_size or raise m')
+            raise ConfigError(f'MPerClassSampler: a batch of {batch_size} with m={m} needs {self.classes_per_batch} '
+                              f'distinct classes, the dataset has {len(classes)}; lower batch_size or raise m')
         self._num_images = len(labels)
         if self.num_batches == 0:
-            raise ValueError(f'MPerClassSampler: {len(labels)} images make no whole batch of {batch_size} on '
-                             f'{self.world_size} rank(s)')
+            raise ConfigError(f'MPerClassSampler: {len(labels)} images make no whole batch of {batch_size} on '
+                              f'{self.world_size} rank(s)')
 
     @property
     def num_batches(self) -> int:

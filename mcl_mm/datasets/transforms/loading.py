@@ -3,6 +3,7 @@ from mmcv.transforms import LoadImageFromFile
 from mmengine.logging import print_log
 
 from mcl_mm.registry import TRANSFORMS
+from mcl_mm.utils.errors import ConfigError, DataError
 
 
 @TRANSFORMS.register_module()
@@ -17,7 +18,7 @@ class LoadImageFromFileChecked(LoadImageFromFile):
 
     def __init__(self, on_error: str = 'fail', **kwargs):
         if on_error not in ('fail', 'skip'):
-            raise ValueError(f"LoadImageFromFileChecked on_error must be 'fail' or 'skip', got {on_error!r}")
+            raise ConfigError(f"LoadImageFromFileChecked on_error must be 'fail' or 'skip', got {on_error!r}")
         kwargs.pop('ignore_empty', None)
         super().__init__(ignore_empty=False, **kwargs)
         self.on_error = on_error
@@ -29,8 +30,8 @@ class LoadImageFromFileChecked(LoadImageFromFile):
         except Exception as err:  # mmcv raises different types for missing and undecodable files
             path = results.get('img_path')
             if self.on_error == 'fail':
-                raise ValueError(f'cannot load image {path}: {err}. Fix or remove the file, or set '
-                                 "on_error='skip' on LoadImageFromFileChecked to skip such files") from None
+                raise DataError(f'cannot load image {path}: {err}. Fix or remove the file, or set '
+                                "on_error='skip' on LoadImageFromFileChecked to skip such files") from None
             self.skipped += 1
             print_log(
                 f'skipped undecodable image {path} ({self.skipped} skipped so far in this worker): {err}',

@@ -8,10 +8,7 @@ from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mcl_mm.engine.checkpoint import load_checkpoint_file
 from mcl_mm.engine.runtime import install_runtime_patches
 from mcl_mm.registry import HOOKS
-
-
-class PretrainedMismatchError(ValueError):
-    """A ``Pretrained`` file that does not fit the module it initialises (the message names file and keys)."""
+from mcl_mm.utils.errors import PretrainedMismatchError
 
 
 def show_keys(keys) -> str:

@@ -9,7 +9,8 @@ from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
 from mcl_mm.registry import MODELS
-from ..losses.contrastive import check_cohort_size
+from mcl_mm.utils.errors import ConfigError
+from ..utils.checks import check_cohort_size
 
 MEMBER_KEYS = {'backbone', 'neck', 'head', 'train_cfg', 'init_cfg', 'type'}
 
@@ -18,11 +19,11 @@ def member_configs(members, num_members, algorithm: str) -> List[dict]:
     """Validated per-member configs: a list, or one config repeated ``num_members`` times."""
     if isinstance(members, dict):
         if num_members is None:
-            raise ValueError(f'{algorithm}: give `members` as a list of member configs, or one config with '
-                             '`num_members`')
+            raise ConfigError(f'{algorithm}: give `members` as a list of member configs, or one config with '
+                              '`num_members`')
         members = [copy.deepcopy(members) for _ in range(num_members)]
     elif num_members is not None and num_members != len(members):
-        raise ValueError(f'{algorithm}: num_members={num_members} disagrees with the {len(members)} member configs')
+        raise ConfigError(f'{algorithm}: num_members={num_members} disagrees with the {len(members)} member configs')
     check_cohort_size(len(members), algorithm)
     configs = []
     for i, member in enumerate(members):
@@ -69,13 +70,13 @@ class CohortClassifier(BaseModel):
     def _share_trunk(self, member_cfgs) -> None:
         name = type(self).__name__
         if any(cfg['backbone'] != member_cfgs[0]['backbone'] for cfg in member_cfgs):
-            raise ValueError(f'{name} shared_trunk needs identical member backbones')
+            raise ConfigError(f'{name} shared_trunk needs identical member backbones')
         first = self.members[0].backbone
         for path in self.shared_trunk:  # 'layer1', or a dotted path into a container: 'layers.0'
             try:
                 shared = first.get_submodule(path)
             except AttributeError:
-                raise ValueError(f'{name} shared_trunk: the backbone has no sub-module {path!r}') from None
+                raise ConfigError(f'{name} shared_trunk: the backbone has no sub-module {path!r}') from None
             parent, _, attr = path.rpartition('.')
             for member in self.members[1:]:
                 setattr(member.backbone.get_submodule(parent) if parent else member.backbone, attr, shared)

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from mcl_mm.registry import MODELS
+from mcl_mm.utils.errors import ConfigError
 from ..compile import MaybeCompiled
 from ..heads.auxiliary_branches import capture_stage_outputs
 from ..losses.contrastive import MCL_TERMS, kl_div_with_temperature
@@ -74,11 +75,11 @@ class LMCL(MCL):
         # classifiers trained independently (deep supervision, no contrast, no heads, no bank).
         self.contrast = self.loss_module.uses_contrast
         if not self.contrast and mode == 'v2':
-            raise ValueError('LMCL v2 weights contrastive terms; with every contrastive weight at 0 use mode="v1" '
-                             '(the branches-only ablation)')
+            raise ConfigError('LMCL v2 weights contrastive terms; with every contrastive weight at 0 use mode="v1" '
+                              '(the branches-only ablation)')
         if self.loss_module.loss_weights['kd'] != 0:
-            raise ValueError('LMCL: loss_weights.kd (ensemble logit KD) is not part of L-MCL; v2 distils from '
-                             'the aggregated logits, weighted by aggregate_kd_weight')
+            raise ConfigError('LMCL: loss_weights.kd (ensemble logit KD) is not part of L-MCL; v2 distils from '
+                              'the aggregated logits, weighted by aggregate_kd_weight')
         self.mode = mode
         # The ordinary step's contrast may be compiled (as MCLLoss's); the meta step differentiates through it
         # twice, which compiled code does not support, so it stays eager.
@@ -106,16 +107,16 @@ class LMCL(MCL):
             self.meta_times = int(meta.pop('times', 2))
             self.meta_lookahead = meta.pop('lookahead', 'network')
             if meta or self.meta_freq < 1 or self.meta_times < 0:
-                raise ValueError(f'LMCL meta takes freq >= 1, times >= 0 and lookahead only, got extra '
-                                 f'{sorted(meta)} freq={self.meta_freq} times={self.meta_times}')
+                raise ConfigError(f'LMCL meta takes freq >= 1, times >= 0 and lookahead only, got extra '
+                                  f'{sorted(meta)} freq={self.meta_freq} times={self.meta_times}')
             if self.meta_lookahead not in LOOKAHEADS:
-                raise ValueError(f'LMCL meta.lookahead must be one of {LOOKAHEADS}, got {self.meta_lookahead!r}')
+                raise ConfigError(f'LMCL meta.lookahead must be one of {LOOKAHEADS}, got {self.meta_lookahead!r}')
             self._steps_since_meta = 0
 
     def _build_branches(self, branches, embed_head: Optional[dict]) -> List[nn.Module]:
         configs = [copy.deepcopy(branches) for _ in self.members] if isinstance(branches, dict) else list(branches)
         if len(configs) != self.num_members:
-            raise ValueError(f'LMCL: {len(configs)} branch configs for {self.num_members} members')
+            raise ConfigError(f'LMCL: {len(configs)} branch configs for {self.num_members} members')
         built = []
         for member, cfg in zip(self.members, configs):
             cfg = dict(cfg)

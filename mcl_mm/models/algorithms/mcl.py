@@ -7,6 +7,7 @@ from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
 from mcl_mm.registry import MODELS
+from mcl_mm.utils.errors import ConfigError
 from .cohort import CohortClassifier
 
 
@@ -39,16 +40,16 @@ class MCL(CohortClassifier):
         self.memory = None
         if memory is not None:
             if not self.loss_module.uses_contrast:
-                raise ValueError('MCL: a memory bank is configured but every contrastive loss weight is 0; '
-                                 'set model.memory=None for an independent baseline')
+                raise ConfigError('MCL: a memory bank is configured but every contrastive loss weight is 0; '
+                                  'set model.memory=None for an independent baseline')
             memory = dict(memory)
             memory.setdefault('type', 'CohortMemoryBank')
             memory.setdefault('num_members', self.num_members)
             memory.setdefault('feat_dim', self.embed_heads[0].out_channels)
             self.memory = MODELS.build(memory)
             if self.memory.num_members != self.num_members:
-                raise ValueError(f'memory.num_members={self.memory.num_members} but the cohort has '
-                                 f'{self.num_members} members')
+                raise ConfigError(f'memory.num_members={self.memory.num_members} but the cohort has '
+                                  f'{self.num_members} members')
 
     def _build_embed_heads(self, embed_head: Optional[dict]) -> nn.ModuleList:
         embed_head = dict(embed_head or dict(type='ContrastEmbedHead'))
@@ -57,7 +58,7 @@ class MCL(CohortClassifier):
             cfg = copy.deepcopy(embed_head)
             if 'in_channels' not in cfg:
                 if not hasattr(member.head, 'in_channels'):
-                    raise ValueError(f'MCL member {i}: set embed_head.in_channels (its head has no in_channels)')
+                    raise ConfigError(f'MCL member {i}: set embed_head.in_channels (its head has no in_channels)')
                 cfg['in_channels'] = member.head.in_channels
             heads.append(MODELS.build(cfg))
         return nn.ModuleList(heads)

@@ -18,6 +18,7 @@ from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
 from mcl_mm.registry import MODELS
+from mcl_mm.utils.errors import ConfigError
 from .cohort import member_configs
 
 SELFSUP_MEMBER_KEYS = {'backbone', 'neck', 'init_cfg'}
@@ -54,7 +55,7 @@ def selfsup_member_configs(members, num_members, algorithm: str) -> List[dict]:
                            f'{sorted(SELFSUP_MEMBER_KEYS)} (no classifier head)')
         for part in ('backbone', 'neck'):
             if not member.get(part):
-                raise ValueError(f'{algorithm} member {i}: `{part}` is required')
+                raise ConfigError(f'{algorithm} member {i}: `{part}` is required')
     configs = member_configs(members, num_members, algorithm)
     for cfg in configs:
         cfg.pop('type')  # member_configs' classifier default; a member here is always a SelfSupMember
@@ -104,10 +105,10 @@ class MoCoMCL(BaseModel):
         data_preprocessor.setdefault('type', 'SelfSupDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if queue_len < 1 or feat_dim < 1:
-            raise ValueError(f'MoCoMCL needs queue_len >= 1 and feat_dim >= 1, got {queue_len}, {feat_dim}')
+            raise ConfigError(f'MoCoMCL needs queue_len >= 1 and feat_dim >= 1, got {queue_len}, {feat_dim}')
         if not 0.0 < momentum <= 1.0:
-            raise ValueError(f'MoCoMCL momentum is the weight of the query encoder in the key-encoder update, '
-                             f'in (0, 1] (the authors\' m = 0.999 is momentum=0.001), got {momentum}')
+            raise ConfigError(f'MoCoMCL momentum is the weight of the query encoder in the key-encoder update, '
+                              f'in (0, 1] (the authors\' m = 0.999 is momentum=0.001), got {momentum}')
         self.members = nn.ModuleList(
             [SelfSupMember(**cfg) for cfg in selfsup_member_configs(members, num_members,
                                                                     type(self).__name__)])

@@ -12,6 +12,7 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from torch import Tensor, nn
 
 from mcl_mm.registry import MODELS
+from mcl_mm.utils.errors import ConfigError
 
 
 def _projection_shortcut(in_channels: int, out_channels: int, stride: int):
@@ -146,10 +147,10 @@ class CifarResNet(_CifarStagedNet):
                  init_cfg=None):
         layers_per_block = {'basic': 2, 'bottleneck': 3}
         if block not in layers_per_block:
-            raise ValueError(f"CifarResNet block must be 'basic' or 'bottleneck', got {block!r}")
+            raise ConfigError(f"CifarResNet block must be 'basic' or 'bottleneck', got {block!r}")
         per_stage = 3 * layers_per_block[block]
         if (depth - 2) % per_stage != 0:
-            raise ValueError(f'CifarResNet with {block} blocks needs depth = {per_stage}n+2, got {depth}')
+            raise ConfigError(f'CifarResNet with {block} blocks needs depth = {per_stage}n+2, got {depth}')
         super().__init__(out_indices, init_cfg)
         num_blocks = (depth - 2) // per_stage
         block_cls, expansion = (CifarBasicBlock, 1) if block == 'basic' else (CifarBottleneck,
@@ -184,7 +185,7 @@ class WideResNet(_CifarStagedNet):
                  out_indices=(2, ),
                  init_cfg=None):
         if (depth - 4) % 6 != 0:
-            raise ValueError(f'WideResNet depth must be 6n+4 (16, 28, 40, ...), got {depth}')
+            raise ConfigError(f'WideResNet depth must be 6n+4 (16, 28, 40, ...), got {depth}')
         super().__init__(out_indices, init_cfg)
         num_blocks = (depth - 4) // 6
         widths = [16 * widen_factor, 32 * widen_factor, 64 * widen_factor]

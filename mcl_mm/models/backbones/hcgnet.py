@@ -28,6 +28,7 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from torch import Tensor, nn
 
 from mcl_mm.registry import MODELS
+from mcl_mm.utils.errors import ConfigError
 
 
 def _preact_conv(in_channels: int,
@@ -156,15 +157,15 @@ class HCGNet(BaseBackbone):
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if (growth_rate is None) != (blocks is None):
-            raise ValueError('HCGNet: give both growth_rate and blocks, or neither (then arch picks them)')
+            raise ConfigError('HCGNet: give both growth_rate and blocks, or neither (then arch picks them)')
         if growth_rate is None:
             if arch not in self.arch_settings:
-                raise ValueError(f'HCGNet arch must be one of {sorted(self.arch_settings)}, got {arch!r}')
+                raise ConfigError(f'HCGNet arch must be one of {sorted(self.arch_settings)}, got {arch!r}')
             growth_rate, blocks = self.arch_settings[arch]['growth_rate'], self.arch_settings[arch]['blocks']
         growth_rate, blocks = tuple(growth_rate), tuple(blocks)
         if len(growth_rate) != len(self.stage_names) or len(blocks) != len(self.stage_names):
-            raise ValueError(f'HCGNet has {len(self.stage_names)} hybrid blocks: growth_rate {growth_rate} and '
-                             f'blocks {blocks} need one entry each')
+            raise ConfigError(f'HCGNet has {len(self.stage_names)} hybrid blocks: growth_rate {growth_rate} and '
+                              f'blocks {blocks} need one entry each')
         self.out_indices = tuple(out_indices)
 
         channels = 2 * growth_rate[0]

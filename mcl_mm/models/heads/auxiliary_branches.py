@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mcl_mm.registry import MODELS
+from mcl_mm.utils.errors import ConfigError
 
 BRANCH_DEPTHS = ('full', 'first_block')
 
@@ -43,16 +44,16 @@ def _stage(backbone: nn.Module, name: str) -> nn.Module:
         return backbone.get_submodule(name)
     except AttributeError:
         children = [n for n, _ in backbone.named_children()]
-        raise ValueError(f'L-MCL branches: {type(backbone).__name__} has no stage {name!r}; '
-                         f'its top-level modules are {children}') from None
+        raise ConfigError(f'L-MCL branches: {type(backbone).__name__} has no stage {name!r}; '
+                          f'its top-level modules are {children}') from None
 
 
 def _check_depth(depth) -> None:
     ok = depth in BRANCH_DEPTHS if isinstance(depth, str) else (isinstance(depth, int) and not isinstance(depth, bool)
                                                                 and depth >= 1)
     if not ok:
-        raise ValueError(f'AuxiliaryBranches depth must be one of {BRANCH_DEPTHS} or a block count >= 1 '
-                         f'(or a list of those, one per tap), got {depth!r}')
+        raise ConfigError(f'AuxiliaryBranches depth must be one of {BRANCH_DEPTHS} or a block count >= 1 '
+                          f'(or a list of those, one per tap), got {depth!r}')
 
 
 def _fresh_copy(module: nn.Module, depth: Union[str, int]) -> nn.Module:
@@ -112,11 +113,11 @@ class AuxiliaryBranches(BaseModule):
         stages, taps = tuple(stages), tuple(taps)
         unknown = [t for t in taps if t not in stages[:-1]]
         if unknown or len(set(taps)) != len(taps) or not taps:
-            raise ValueError(f'AuxiliaryBranches taps {list(taps)} must be distinct, non-empty, and name stages '
-                             f'before the last one of {list(stages)}')
+            raise ConfigError(f'AuxiliaryBranches taps {list(taps)} must be distinct, non-empty, and name stages '
+                              f'before the last one of {list(stages)}')
         depths = [depth] * len(taps) if isinstance(depth, (str, int)) else list(depth)
         if len(depths) != len(taps):
-            raise ValueError(f'AuxiliaryBranches: {len(depths)} depths {depths} for {len(taps)} taps {list(taps)}')
+            raise ConfigError(f'AuxiliaryBranches: {len(depths)} depths {depths} for {len(taps)} taps {list(taps)}')
         for d in depths:
             _check_depth(d)
         depth_of = dict(zip(taps, depths))

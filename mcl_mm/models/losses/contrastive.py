@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..utils.checks import check_cohort_size, check_kd_students
+
 MCL_TERMS = ('vcl', 'soft_vcl', 'icl', 'soft_icl')
 
 
@@ -140,35 +142,6 @@ def memory_contrast_losses(embeddings: Sequence[Tensor],
     anchors = torch.stack(list(embeddings))  # (M, B, D)
     relations = memory_relations(memories, pos_idx, neg_idx, anchors, tau, fused=fused)
     return memory_terms(relations, pos_idx.shape[1], kl_temperature)
-
-
-def check_cohort_size(num_members: int, who: str = 'MCL') -> None:
-    if num_members < 2:
-        raise ValueError(f'{who} needs a cohort of at least 2 members, got {num_members}')
-
-
-def checked_objective(loss_weights: Optional[dict], defaults: Dict[str, float], tau: float, kl_temperature: float,
-                      who: str) -> Dict[str, float]:
-    """``defaults`` updated with ``loss_weights`` after checking the keys (known), weights (>= 0: a negative
-    weight maximises its term) and temperatures (> 0)."""
-    loss_weights = dict(loss_weights or {})
-    unknown = set(loss_weights) - set(defaults)
-    if unknown:
-        raise KeyError(f'unknown {who} loss_weights keys {sorted(unknown)}; valid keys: {sorted(defaults)}')
-    if tau <= 0 or kl_temperature <= 0:
-        raise ValueError(f'{who} temperatures must be > 0, got tau={tau}, kl_temperature={kl_temperature}')
-    negative = {k: v for k, v in loss_weights.items() if v < 0}
-    if negative:
-        raise ValueError(f'{who} loss_weights must be >= 0 (a negative weight maximises the term), got {negative}')
-    return {**defaults, **loss_weights}
-
-
-KD_STUDENTS = ('all', 'last')
-
-
-def check_kd_students(students: str) -> None:
-    if students not in KD_STUDENTS:
-        raise ValueError(f"logit KD students must be 'all' or 'last', got {students!r}")
 
 
 def memory_relations(memories: Union[Tensor, Sequence[Tensor]],

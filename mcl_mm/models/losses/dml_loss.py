@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mcl_mm.registry import MODELS
+from ..utils.checks import check_temperature, check_weight
 from .contrastive import member_kl
 
 
@@ -31,10 +32,8 @@ class DMLLoss(BaseModule):
 
     def __init__(self, temperature: float = 1.0, loss_weight: float = 1.0):
         super().__init__()
-        if temperature <= 0:
-            raise ValueError(f'DMLLoss temperature must be > 0, got {temperature}')
-        if loss_weight < 0:
-            raise ValueError(f'DMLLoss loss_weight must be >= 0, got {loss_weight}')
+        check_temperature(temperature, 'temperature', 'DMLLoss')
+        check_weight(loss_weight, 'loss_weight', 'DMLLoss')
         self.temperature = temperature
         self.loss_weight = loss_weight
 

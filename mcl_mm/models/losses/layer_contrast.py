@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 from torch import Tensor
 
+from mcl_mm.utils.errors import ConfigError
 from ..utils.pairs import cross_member_pairs
 from .contrastive import (MCL_TERMS, bank_positive_masks, block_kl_matrix, inbatch_positive_masks, memory_relations,
                           per_anchor_nll)
@@ -28,10 +29,10 @@ LMCL_MODES = ('v1', 'v2')
 def check_lmcl_mode(mode: str, stages: Optional[Sequence[int]] = None) -> None:
     """A known mode; v1 (same-stage cohorts) needs the same number of stages (taps + final) for every member."""
     if mode not in LMCL_MODES:
-        raise ValueError(f'L-MCL mode must be one of {LMCL_MODES}, got {mode!r}')
+        raise ConfigError(f'L-MCL mode must be one of {LMCL_MODES}, got {mode!r}')
     if mode == 'v1' and stages is not None and len(set(stages)) != 1:
-        raise ValueError(f'L-MCL v1 needs the same number of taps for every member, got stages {list(stages)}; '
-                         'use mode="v2" for members of different depth')
+        raise ConfigError(f'L-MCL v1 needs the same number of taps for every member, got stages {list(stages)}; '
+                          'use mode="v2" for members of different depth')
 
 
 def _view_relations(views: Sequence[Sequence[Tensor]],

@@ -7,8 +7,8 @@ from torch import Tensor
 
 from mcl_mm.registry import MODELS
 from ..compile import MaybeCompiled, check_compile_mode
-from .contrastive import (MCL_TERMS, check_kd_students, checked_objective, ensemble_logit_kd, inbatch_contrast_losses,
-                          memory_contrast_losses)
+from ..utils.checks import check_kd_students, checked_objective
+from .contrastive import MCL_TERMS, ensemble_logit_kd, inbatch_contrast_losses, memory_contrast_losses
 
 DEFAULT_WEIGHTS = dict(vcl=0.1, icl=0.1, soft_vcl=1.0, soft_icl=1.0, kd=0.0)
 

@@ -22,7 +22,9 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mcl_mm.registry import MODELS
-from .contrastive import MCL_TERMS, _member_diagonal, checked_objective, member_kl, multi_positive_nll, pairwise_kl
+from mcl_mm.utils.errors import ConfigError
+from ..utils.checks import checked_objective
+from .contrastive import MCL_TERMS, _member_diagonal, member_kl, multi_positive_nll, pairwise_kl
 
 MOCO_MCL_DEFAULT_WEIGHTS = dict(vcl=1.0, icl=1.0, soft_vcl=1.0, soft_icl=1.0)
 
@@ -115,7 +117,7 @@ class MoCoMCLLoss(BaseModule):
         self.loss_weights = checked_objective(loss_weights, MOCO_MCL_DEFAULT_WEIGHTS, tau, kl_temperature,
                                               'MoCoMCLLoss')
         if all(w == 0 for w in self.loss_weights.values()):
-            raise ValueError('MoCoMCLLoss: every loss weight is 0, nothing would be trained')
+            raise ConfigError('MoCoMCLLoss: every loss weight is 0, nothing would be trained')
         self.tau = tau
         self.kl_temperature = kl_temperature
 

@@ -9,6 +9,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mcl_mm.registry import MODELS
+from mcl_mm.utils.errors import ConfigError, DataError
 from ..compile import MaybeCompiled
 
 UNLABELLED = -1
@@ -122,11 +123,11 @@ class CohortMemoryBank(BaseModule):
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if num_samples <= 0:
-            raise ValueError(f'memory bank num_samples must be the training set size (> 0), got {num_samples}')
+            raise ConfigError(f'memory bank num_samples must be the training set size (> 0), got {num_samples}')
         if pos_k < 0 or neg_k < 1:
-            raise ValueError(f'memory bank needs pos_k >= 0 and neg_k >= 1, got pos_k={pos_k}, neg_k={neg_k}')
+            raise ConfigError(f'memory bank needs pos_k >= 0 and neg_k >= 1, got pos_k={pos_k}, neg_k={neg_k}')
         if not 0.0 <= momentum < 1.0:
-            raise ValueError(f'memory bank momentum must be in [0, 1), got {momentum}')
+            raise ConfigError(f'memory bank momentum must be in [0, 1), got {momentum}')
         self.num_members = num_members
         self.num_samples = num_samples
         self.feat_dim = feat_dim
@@ -159,12 +160,11 @@ class CohortMemoryBank(BaseModule):
         """Fill the label table from the dataset's ground-truth labels (index = dataset index)."""
         labels = torch.as_tensor(labels, dtype=torch.long).flatten()
         if labels.numel() != self.num_samples:
-            raise ValueError(
-                f'memory bank size mismatch: the bank has num_samples={self.num_samples} slots but the '
-                f'training set has {labels.numel()} samples. Set model.memory.num_samples={labels.numel()} '
-                f'in the config.')
+            raise DataError(f'memory bank size mismatch: the bank has num_samples={self.num_samples} slots but the '
+                            f'training set has {labels.numel()} samples. Set model.memory.num_samples={labels.numel()} '
+                            f'in the config.')
         if (labels < 0).any():
-            raise ValueError('memory bank labels must be non-negative class indices')
+            raise DataError('memory bank labels must be non-negative class indices')
         self.labels.copy_(labels.to(self.labels.device))
         self._build_sampling_tables()
 
@@ -172,7 +172,7 @@ class CohortMemoryBank(BaseModule):
         order = torch.argsort(self.labels, stable=True)
         counts = torch.bincount(self.labels, minlength=int(self.labels.max()) + 1)
         if (counts == self.num_samples).any():
-            raise ValueError('memory bank needs at least two classes to sample negatives')
+            raise DataError('memory bank needs at least two classes to sample negatives')
         self._order = order
         self._offsets = F.pad(torch.cumsum(counts, 0), (1, 0))
 
