@@ -212,6 +212,17 @@ def test_publishing_onto_a_full_disk_writes_nothing_and_says_so(small_disk, coho
 
 
 @pytest.mark.root
+@pytest.mark.slow
+def test_a_disk_that_fills_during_training_ends_in_one_line(small_disk, cls_data, tmp_path):
+    """The logs fit in the 256 KiB tmpfs, the first checkpoint does not: one line, no partial checkpoint."""
+    cfg = tmp_path / 'mcl.py'
+    cfg.write_text(COHORT_TEST_CONFIG.format(base=MCL_BASE, root=cls_data['root'], epochs=1, model_extra=BANK))
+    code, out = run_tool('train.py', cfg, '--work-dir', small_disk / 'run', expect_ok=False)
+    _one_line_failure(code, out, 'no space left on the device')
+    assert not [f for f in os.listdir(small_disk / 'run') if f.endswith('.pth') or f.startswith('.tmp-')]
+
+
+@pytest.mark.root
 def test_a_read_only_destination_is_refused_before_any_work(small_disk):
     import importlib.util  # tools/test.py (its name is the standard library's `test` package's)
     spec = importlib.util.spec_from_file_location('test_tool', osp.join(REPO, 'tools', 'test.py'))
