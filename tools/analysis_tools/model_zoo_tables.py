@@ -28,11 +28,18 @@ def member_parameters(config_path: str) -> List[int]:
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
+    from mcl_mm.models.algorithms.cohort import member_configs
     from mcl_mm.registry import MODELS
     init_default_scope('mcl_mm')
-    model = MODELS.build(Config.fromfile(config_path).model)
-    parts = [[m for m in (member.backbone, getattr(member, 'head', None)) if m is not None] for member in model.members]
-    return [sum(p.numel() for module in modules for p in module.parameters()) for modules in parts]
+    model = Config.fromfile(config_path).model
+    counts = []
+    # The members alone (not the memory banks or auxiliary branches, which are dropped after training), each on
+    # its own: a shared trunk counts in every member, as it does once the member is exported.
+    for member_cfg in member_configs(model['members'], model.get('num_members'), model['type']):
+        member = MODELS.build(member_cfg)
+        parts = [m for m in (member.backbone, getattr(member, 'head', None)) if m is not None]
+        counts.append(sum(p.numel() for module in parts for p in module.parameters()))
+    return counts
 
 
 def top1_cells(entry: dict, num_members: int) -> List[str]:
