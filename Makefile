@@ -1,7 +1,7 @@
 # mcl_mm — the two set-up commands are `make demo` (main job) and `make test` (test suite).
 PYTHON := .venv/bin/python
 
-.PHONY: install demo study test test-fast lint lint-tools format
+.PHONY: install demo study test test-fast coverage lint lint-tools format
 
 install:
 	bash tools/install.sh
@@ -13,11 +13,24 @@ demo: install
 study: install
 	$(PYTHON) tools/study.py --out outputs/study --docs docs/study $(STUDY_ARGS)
 
+# pytest-xdist: one worker per core (at most 4); tool runs are forked from a pre-imported interpreter
+# (tests/tool_zygote.py). Tests marked `root` mount a small tmpfs; CI runs as root.
+PYTEST_PARALLEL := -n auto --maxprocesses=4 --dist worksteal
+
 test: install
-	$(PYTHON) -m pytest tests -v -ra --durations=25
+	$(PYTHON) -m pytest tests -v -ra $(PYTEST_PARALLEL) --durations=25
 
 test-fast: install
-	$(PYTHON) -m pytest tests -v -ra -m "not slow"
+	$(PYTHON) -m pytest tests -v -ra $(PYTEST_PARALLEL) -m "not slow"
+
+# Line coverage of mcl_mm/ and tools/ over the whole suite, tool runs included (coverage's patch = subprocess /
+# fork, settings in setup.cfg); data in .coverage-data/, the report on the console.
+coverage: install
+	rm -rf .coverage-data && mkdir -p .coverage-data
+	MCL_MM_COVERAGE_DIR=$(CURDIR)/.coverage-data $(PYTHON) -m coverage run -m pytest tests -q -p no:cacheprovider \
+		$(PYTEST_PARALLEL)
+	MCL_MM_COVERAGE_DIR=$(CURDIR)/.coverage-data $(PYTHON) -m coverage combine -q
+	MCL_MM_COVERAGE_DIR=$(CURDIR)/.coverage-data $(PYTHON) -m coverage report --sort=cover
 
 # Style checks (OpenMMLab's flake8 / isort / yapf / codespell, settings in setup.cfg, 120 columns). The formatters
 # are pinned: a different yapf or isort version formats differently. `make format` applies them.

@@ -81,6 +81,8 @@ setup(
     include_package_data=True,
     cmdclass={'build_py': BuildPyWithMim},
     install_requires=INSTALL_REQUIRES,
-    extras_require={'tests': ['pytest>=7', 'pytest-timeout']},
+    # pytest-xdist runs the suite on every core; coverage (patch = subprocess / fork, 7.10.4+) also measures the
+    # tool runs the tests start (`make coverage`).
+    extras_require={'tests': ['pytest>=7', 'pytest-timeout', 'pytest-xdist>=3.5', 'coverage>=7.10.4']},
     license='Apache-2.0',
 )
