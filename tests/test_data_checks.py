@@ -573,13 +573,16 @@ def test_the_tools_check_the_data_before_any_step(tmp_path, cls_data):
     cfg = tmp_path / 'mcl.py'
     cfg.write_text(
         COHORT_TEST_CONFIG.format(
-            base=osp.join(REPO, 'configs/mcl/mcl_resnet18x2_8xb32-100e_in1k.py'),
-            root=root,
-            epochs=1,
+            base=osp.join(REPO, 'configs/mcl/mcl_resnet18x2_8xb32-100e_in1k.py'), root=root, epochs=1,
             model_extra=BANK))
     # 32 training images in batches of 31: the last batch holds 1 image, which BatchNorm cannot train on.
     code, out = run_tool(
-        'train.py', cfg, '--work-dir', tmp_path / 'w1', '--cfg-options', 'train_dataloader.batch_size=31',
+        'train.py',
+        cfg,
+        '--work-dir',
+        tmp_path / 'w1',
+        '--cfg-options',
+        'train_dataloader.batch_size=31',
         expect_ok=False)
     assert code != 0 and 'Traceback' not in out and 'drop_last=True' in out, out[-2000:]
     assert 'Epoch(train)' not in out

@@ -165,9 +165,11 @@ def planned_length(work_dir: str) -> Optional[Tuple[str, int]]:
     """(``'epoch'`` or ``'iter'``, the configured last one) from the config mmengine dumps into the work dir,
     read as data (never executed); None when no dump is readable."""
     from .safe_config import config_from_data_text
+
     # The dump lies in the work dir, or in its run folder (<timestamp>/) when a config of the user's has its name.
     dumps = glob.glob(osp.join(work_dir, '*.py')) + [
-        p for p in glob.glob(osp.join(work_dir, '*', '*.py')) if re.fullmatch(r'\d{8}_\d{6}', osp.basename(osp.dirname(p)))
+        p for p in glob.glob(osp.join(work_dir, '*', '*.py'))
+        if re.fullmatch(r'\d{8}_\d{6}', osp.basename(osp.dirname(p)))
     ]
     for path in sorted(dumps, key=osp.getmtime, reverse=True):
         try:
