@@ -13,7 +13,7 @@ from mcl_mm.engine.hooks.epoch_seed_hook import epoch_seed
 from mcl_mm.models.losses import DMLLoss, MCLLoss
 from mcl_mm.models.losses.contrastive import inbatch_contrast_losses
 from mcl_mm.models.utils.checks import check_cohort_size, checked_objective
-from mcl_mm.utils.errors import ConfigError
+from mcl_mm.utils.errors import ConfigError, DataError
 
 MCL_BASE = osp.join(REPO, 'configs/mcl/mcl_resnet18x2_8xb32-100e_in1k.py')
 
@@ -102,3 +102,23 @@ def test_the_tools_turn_bad_values_into_one_line(tmp_path, cls_data):
         assert code != 0 and 'Traceback' not in out, out[-3000:]
         assert needle in out, (option, out[-2000:])
         assert not (tmp_path / str(i) / 'epoch_1.pth').exists()
+
+
+class _Broken(torch.utils.data.Dataset):
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, index):
+        raise DataError(f'cannot load image {index}.png: truncated. Fix or remove the file')
+
+
+def test_an_error_in_a_data_loader_worker_keeps_its_one_line():
+    """torch re-raises a worker's error as 'Caught DataError in DataLoader worker process 0.' + the worker's
+    traceback; the tools print the worker's message, not that header."""
+    from mcl_mm.utils.cli import error_line
+    with pytest.raises(DataError) as info:
+        next(iter(torch.utils.data.DataLoader(_Broken(), num_workers=1)))
+    assert str(info.value).startswith('Caught DataError in DataLoader worker')
+    assert error_line(info.value) == 'cannot load image 0.png: truncated. Fix or remove the file'
+    assert error_line(ConfigError('one\ntwo')) == 'one'

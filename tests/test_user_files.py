@@ -240,10 +240,11 @@ def test_a_read_only_destination_is_refused_before_any_work(small_disk):
 
 def test_resume_never_picks_an_exported_model(tmp_path):
     training = tmp_path / 'epoch_1.pth'
-    torch.save({'state_dict': {'w': torch.ones(1)}, 'optimizer': {}, 'meta': {'epoch': 1}}, training)
+    # What mmengine writes with save_optimizer=False (no optimizer): still a resume point.
+    torch.save({'state_dict': {'w': torch.ones(1)}, 'meta': {'epoch': 1}, 'message_hub': {}}, training)
     time.sleep(0.01)
     exported = tmp_path / 'member0.pth'  # newer, but an export the user wrote into the work_dir
-    torch.save({'state_dict': {'w': torch.ones(1)}, 'meta': {}}, exported)
+    torch.save({'state_dict': {'w': torch.ones(1)}, 'meta': {'epoch': 1}}, exported)
     assert repair_last_checkpoint(str(tmp_path)) == str(training)
     (tmp_path / 'last_checkpoint').write_text(str(exported))
     assert repair_last_checkpoint(str(tmp_path)) == str(training)
@@ -277,5 +278,8 @@ def test_cfg_options_keep_spaces_and_parse_like_mmengine_otherwise():
     }
     assert options['model.loss.tau'] == DictAction._parse_iterable('0.1')
     assert _parse('x=[[1,2],[3]]')['x'] == DictAction._parse_iterable('[[1,2],[3]]')
+    quoted = _parse("classes='cat','dog'", "names=['a,b', c]", "tag='run(1'", 'lr=1e-4', 'x=-2')
+    assert quoted == {'classes': ['cat', 'dog'], 'names': ['a,b', 'c'], 'tag': 'run(1', 'lr': 1e-4, 'x': -2}
+    assert quoted['classes'] == DictAction._parse_iterable("'cat','dog'")
     with pytest.raises(SystemExit):
         _parse('x=[1, 2')

@@ -34,7 +34,7 @@ def _preload() -> None:
 
 
 def _child(request: dict) -> None:
-    os.setpgid(0, 0)  # a timeout kills the child's whole group (torchrun and its ranks included)
+    os.setpgid(0, 0)  # a timeout kills the child's process group (torchrun's ranks start sessions of their own)
     os.chdir(request['cwd'])
     os.environ.clear()
     os.environ.update(request['env'])
@@ -44,7 +44,10 @@ def _child(request: dict) -> None:
     os.close(fd)
     sys.stdout = open(1, 'w', buffering=1, closefd=False)
     sys.stderr = open(2, 'w', buffering=1, closefd=False)
-    sys.stdin = open(os.devnull)
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # not the zygote's request pipe
+    sys.stdin = open(0, closefd=False)
+    import numpy as np
+    np.random.seed()  # numpy's global state is not reseeded on fork (Python's random is): fresh, as a new process
     if 'OMP_NUM_THREADS' in os.environ:  # read by torch at its first op, which the zygote never ran
         import torch
         torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))

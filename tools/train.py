@@ -61,12 +61,9 @@ def merge_args(cfg, args):
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
-    if args.resume == 'auto':
+    if args.resume is not None:  # 'auto' finds its checkpoint in main(), once this run holds the work dir
         cfg.resume = True
-        cfg.load_from = repair_last_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir) else None
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
+        cfg.load_from = None if args.resume == 'auto' else args.resume
 
     if args.no_validate:
         cfg.val_cfg = None
@@ -94,11 +91,16 @@ def main(argv=None):
     run_tool('train', check_resume_path, args.resume)
     cfg = run_tool('train', merge_args, cfg, args, extra_errors=(ValueError, ))
     run_tool('train', check_work_dir, cfg.work_dir)
-    run_tool('train', lock_work_dir, cfg.work_dir)
-    run_tool('train', check_config_data, cfg)  # the data on disk against the config, before anything is built
+    run_tool('train', lock_work_dir, cfg.work_dir, args.launcher)
+    if args.resume == 'auto':
+        cfg.load_from = repair_last_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None  # nothing to resume: a fresh start (mmengine would follow any
+        # last_checkpoint pointer, even to an exported file)
+    if int(os.environ.get('LOCAL_RANK', 0)) == 0:  # the data on disk against the config, once per machine
+        run_tool('train', check_config_data, cfg, splits=('train', 'val'))
     runner = run_tool('train', build_runner, cfg, args.unsafe_allow_pickle, extra_errors=(KeyError, ))
-    if cfg.get('resume') and cfg.get('load_from'):  # after build_runner: --unsafe-allow-pickle is in force
-        run_tool('train', check_resumable, cfg.load_from)
+    if cfg.get('resume') and cfg.get('load_from') and osp.isfile(cfg.load_from):  # (after build_runner: the
+        run_tool('train', check_resumable, cfg.load_from)  # --unsafe-allow-pickle choice is in force)
     run_tool('train', check_runner_data, runner)  # builds the training set: a last batch BatchNorm cannot take
     run_loop(runner, 'train')
 

@@ -113,8 +113,16 @@ def atomic_write_files(contents: Dict[str, bytes]) -> None:
                     f.write(data)
                     f.flush()
                     os.fsync(f.fileno())
-            for tmp, filepath in zip(temps, contents):  # renames need no space: they do not fail on a full disk
-                os.replace(tmp, filepath)
+            # Renames need no space (a full disk cannot stop them midway); Ctrl-C / SIGTERM wait until all are done.
+            blocked = threading.current_thread() is threading.main_thread()
+            if blocked:
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            try:
+                for tmp, filepath in zip(temps, contents):
+                    os.replace(tmp, filepath)
+            finally:
+                if blocked:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
         except BaseException:
             for tmp in temps:
                 if osp.exists(tmp):

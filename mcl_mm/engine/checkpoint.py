@@ -78,8 +78,8 @@ def load_checkpoint_file(filename, map_location=None, mmap: bool = False):
             raise CheckpointLoadError(
                 f'checkpoint {filename} holds Python objects that safe (weights_only) loading refuses '
                 f'({str(err).splitlines()[0]}); unpickling them would run code from the file. If you trust '
-                f'whoever made it, pass {UNSAFE_FLAG}; otherwise ask for a weights-only file '
-                '(tools/model_converters/publish_model.py or extract_backbone.py).') from None
+                f'whoever made it, pass {UNSAFE_FLAG} to tools/train.py / tools/test.py; otherwise ask for a '
+                'weights-only file (tools/model_converters/publish_model.py or extract_backbone.py).') from None
     except (RuntimeError, EOFError, ValueError) as err:
         raise CheckpointLoadError(f'checkpoint {filename} is corrupt or truncated ({str(err).splitlines()[0]}); '
                                   'use an earlier checkpoint of the run') from None
@@ -99,7 +99,9 @@ def check_resumable(filename) -> None:
     """A file ``--resume`` can continue from: a training checkpoint (weights, optimizer, epoch / iteration),
     not an exported or published model that happens to sit in the work_dir."""
     ckpt = load_checkpoint_file(filename, map_location='cpu', mmap=True)
-    missing = [k for k in ('state_dict', 'optimizer', 'meta') if not isinstance(ckpt, dict) or k not in ckpt]
+    # mmengine writes message_hub into every training checkpoint (optimizer only with save_optimizer); exported
+    # and published models have state_dict and meta but never a message hub.
+    missing = [k for k in ('state_dict', 'meta', 'message_hub') if not isinstance(ckpt, dict) or k not in ckpt]
     if missing:
         raise CheckpointLoadError(f'{filename} is not a training checkpoint (it has no {", ".join(missing)}; an '
                                   'exported or published model cannot be resumed): resume from an epoch_N.pth / '

@@ -2,7 +2,7 @@
 import os.path as osp
 
 from mmengine.dist import master_only
-from mmengine.runner import Runner
+from mmengine.runner import FlexibleRunner, Runner
 
 from .atomic_io import atomic_write_bytes, install_atomic_local_backend
 from .checkpoint import register_checkpoint_loader
@@ -20,7 +20,7 @@ def _is_config_dump(path: str) -> bool:
 
 
 @master_only
-def dump_config_keeping_user_files(runner: Runner) -> None:
+def dump_config_keeping_user_files(runner) -> None:
     """mmengine's ``Runner.dump_config`` writes ``work_dir/<config name>`` and so replaces a config the user
     keeps in the work_dir (often the very file being run) with its flattened dump. Here an existing file is
     replaced only when it is an earlier dump; otherwise the dump goes to ``work_dir/<timestamp>/``."""
@@ -49,3 +49,4 @@ def install_runtime_patches() -> None:
     install_atomic_local_backend()
     register_checkpoint_loader()
     Runner.dump_config = dump_config_keeping_user_files
+    FlexibleRunner.dump_config = dump_config_keeping_user_files  # not a Runner subclass: its own dump_config

@@ -1,6 +1,7 @@
 """One-line failures for the command-line tools: bad input ends in ``<tool>: <what is wrong and what to do>``
 on stderr and a non-zero exit, never a traceback (a bug in our code still shows its traceback)."""
 import errno
+import re
 import sys
 from typing import Callable, Optional
 
@@ -22,14 +23,24 @@ def disk_error_message(err: BaseException) -> Optional[str]:
             'space or write somewhere else, then run the same command again')
 
 
+def error_line(err: BaseException) -> str:
+    """The one line that says what is wrong. An error raised in a DataLoader worker reaches the main process as
+    ``Caught DataError in DataLoader worker process 0.`` + the worker's traceback: its last line is the message."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(err).__name__
+    if lines[0].startswith('Caught ') and 'DataLoader worker' in lines[0] and len(lines) > 1:
+        return re.sub(rf'^[\w.]*\b{type(err).__name__}: ', '', lines[-1])  # 'pkg.mod.DataError: msg' -> msg
+    return lines[0]
+
+
 def run_tool(tool: str, main: Callable, *args, extra_errors=(), **kwargs):
     """Call ``main(*args, **kwargs)``; an input error (``USER_ERRORS`` + ``extra_errors``) or a refused write
     exits with one line."""
     try:
         return main(*args, **kwargs)
     except USER_ERRORS + tuple(extra_errors) as err:
-        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        sys.exit(f'{tool}: {message}')
+        sys.exit(f'{tool}: {error_line(err)}')
     except OSError as err:
         message = disk_error_message(err)
         if message is None:

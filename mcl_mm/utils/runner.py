@@ -1,16 +1,18 @@
 """What tools/train.py and tools/test.py share: config loading, command-line checks and runner construction."""
 import argparse
+import errno
 import fcntl
 import os
 import os.path as osp
 import re
+import warnings
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from mcl_mm.engine.checkpoint import UNSAFE_FLAG, allow_full_unpickling, load_checkpoint_file
 from mcl_mm.engine.runtime import install_runtime_patches
-from .cli import disk_error_message
+from .cli import disk_error_message, error_line
 from .cohort_checkpoint import strict_load
 from .errors import USER_ERRORS, CohortCheckpointError, ConfigError, ToolInputError, WorkDirBusyError
 
@@ -35,10 +37,14 @@ class CfgOptionsAction(DictAction):
 
 
 def _top_level_split(text: str) -> list:
-    """``text`` split at the commas outside brackets."""
-    parts, depth, start = [], 0, 0
+    """``text`` split at the commas outside brackets and quotes."""
+    parts, depth, quote, start = [], 0, None, 0
     for i, char in enumerate(text):
-        if char in '([':
+        if quote:
+            quote = None if char == quote else quote
+        elif char in '\'"':
+            quote = char
+        elif char in '([':
             depth += 1
         elif char in ')]':
             depth -= 1
@@ -51,14 +57,16 @@ def _top_level_split(text: str) -> list:
 
 def parse_option_value(text: str):
     """One ``--cfg-options`` value: int, float, bool, None, a list / tuple (nested, as mmengine's), or the
-    string itself with its inner spaces (one pair of surrounding quotes removed)."""
+    string itself with its inner spaces (one pair of surrounding quotes removed; quotes protect commas and
+    brackets)."""
     text = text.strip()
-    if text.count('(') != text.count(')') or text.count('[') != text.count(']'):
-        raise ValueError(f'unbalanced brackets in {text!r}')
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in '\'"':
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in '\'"' and text[0] not in text[1:-1]:
         return text[1:-1]
+    bare = re.sub(r"'[^']*'|\"[^\"]*\"", '', text)  # what lies outside quotes
+    if bare.count('(') != bare.count(')') or bare.count('[') != bare.count(']'):
+        raise ValueError(f'unbalanced brackets in {text!r}')
     bracketed = len(text) >= 2 and (text[0], text[-1]) in (('(', ')'), ('[', ']'))
-    if not bracketed and ',' not in text:
+    if not bracketed and ',' not in bare:
         return DictAction._parse_int_float_bool(text)
     inner = text[1:-1] if bracketed else text
     items = [parse_option_value(part) for part in _top_level_split(inner) if part.strip()]
@@ -181,8 +189,11 @@ def check_work_dir(work_dir: str) -> None:
         raise ToolInputError(f'--work-dir {work_dir} is not writable; give a writable folder')
 
 
-def _launch_rank() -> int:
-    """This process's global rank as the launchers set it, before mmengine initialises distributed."""
+def _launch_rank(launcher: str) -> int:
+    """This process's global rank as the launchers set it, before mmengine initialises distributed (0 without a
+    launcher: `srun -n2 tools/train.py` with --launcher none is two independent runs)."""
+    if launcher == 'none':
+        return 0
     for name in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
         if os.environ.get(name, '').isdigit():
             return int(os.environ[name])
@@ -192,14 +203,25 @@ def _launch_rank() -> int:
 _WORK_DIR_LOCKS = {}
 
 
-def lock_work_dir(work_dir: str) -> None:
+def _close_inherited_locks() -> None:
+    """In a forked child (a DataLoader worker): close the lock files, so that a child outliving a killed run
+    does not keep its work_dir locked (closing here leaves the parent's lock in place)."""
+    for handle in _WORK_DIR_LOCKS.values():
+        handle.close()
+    _WORK_DIR_LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_close_inherited_locks)
+
+
+def lock_work_dir(work_dir: str, launcher: str = 'none') -> None:
     """Hold ``work_dir/.lock`` for the life of this process (rank 0 of a job): a second training run started on
     the same folder would overwrite this run's checkpoints and interleave its logs, so it is refused. The OS
-    releases the lock when the process ends, however it ends."""
-    if _launch_rank() != 0 or osp.realpath(work_dir) in _WORK_DIR_LOCKS:
+    releases the lock when the process ends, however it ends. A file system without ``flock`` runs unlocked,
+    with a warning."""
+    if _launch_rank(launcher) != 0 or osp.realpath(work_dir) in _WORK_DIR_LOCKS:
         return
-    path = osp.join(work_dir, '.lock')
-    handle = open(path, 'a+')
+    handle = open(osp.join(work_dir, '.lock'), 'a+')
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -208,6 +230,13 @@ def lock_work_dir(work_dir: str) -> None:
         handle.close()
         raise WorkDirBusyError(f'--work-dir {work_dir} is in use by a running training job ({owner}); wait for it '
                                'to end or give another --work-dir') from None
+    except OSError as err:
+        handle.close()
+        if err.errno not in (errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP):
+            raise
+        warnings.warn(f'{work_dir}: the file system does not support locks ({err.strerror}); two runs started on '
+                      'this work dir would not be stopped from overwriting each other')
+        return
     handle.seek(0)
     handle.truncate()
     handle.write(f'pid {os.getpid()}')
@@ -239,7 +268,7 @@ def run_loop(runner: Runner, loop: str):
     try:
         return getattr(runner, loop)()
     except USER_ERRORS as err:
-        raise SystemExit(f'{loop}: {str(err).strip().splitlines()[0]}') from None
+        raise SystemExit(f'{loop}: {error_line(err)}') from None
     except OSError as err:
         if disk_error_message(err) is None:
             raise
