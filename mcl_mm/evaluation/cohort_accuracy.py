@@ -17,6 +17,14 @@ class CohortAccuracy(BaseMetric):
     ``member_<i>/s<k>/top<k>`` for the auxiliary classifier of stage k (``stage_scores``) and
     ``member_<i>/aggregate/top<k>`` for the v2 stage aggregate (``aggregate_scores``);
     ``member_<i>/top<k>`` stays the member's own (exported) classifier.
+
+    Args:
+        topk (Sequence[int]): The k of the top-k accuracies; those above the number of classes are left out.
+            Defaults to ``(1, 5)``.
+        collect_device (str): Device used to collect results across ranks, ``'cpu'`` or ``'gpu'``.
+            Defaults to ``'cpu'``.
+        prefix (str, optional): Prefix of the metric names; None uses ``default_prefix`` (``'cohort'``).
+            Defaults to None.
     """
 
     default_prefix = 'cohort'

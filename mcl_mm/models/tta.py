@@ -16,6 +16,10 @@ class AverageCohortScoreTTA(AverageClsScoreTTA):
     """mmpretrain's score-averaging TTA, extended to every member: ``pred_score`` (the ensemble),
     ``member_scores`` and, for L-MCL v2, ``aggregate_scores`` are each averaged over the augmented views.
     (mmpretrain's own TTA would keep the first view's member scores.) ``stage_scores`` are averaged per member.
+
+    Args:
+        module (dict or nn.Module): The wrapped cohort model (config or module).
+        data_preprocessor (dict or nn.Module, optional): Data preprocessor of the TTA model. Defaults to None.
     """
 
     def _merge_single_sample(self, data_samples: List[DataSample]) -> DataSample:

@@ -27,10 +27,10 @@ class MPerClassSampler(Sampler):
     base configs set both from one variable); ``batch_size`` must be a multiple of ``m``.
 
     Args:
-        dataset: an mmpretrain classification dataset.
-        batch_size: images per batch (per rank), the dataloader's batch size.
-        m: images per class in a batch (2 in the paper's CIFAR recipe).
-        seed: shared seed; synchronised across ranks when None.
+        dataset (BaseDataset): An mmpretrain classification dataset (its ground-truth labels are read once).
+        batch_size (int): Images per batch (per rank), the dataloader's batch size; a multiple of ``m``.
+        m (int): Images per class in a batch (2 in the paper's CIFAR recipe). Defaults to 2.
+        seed (int, optional): Shared seed; a random one synchronised across ranks when None. Defaults to None.
     """
 
     def __init__(self, dataset, batch_size: int, m: int = 2, seed: Optional[int] = None):

@@ -11,9 +11,12 @@ class LoadImageFromFileChecked(LoadImageFromFile):
     """mmcv's ``LoadImageFromFile`` with a policy for missing / undecodable images.
 
     Args:
-        on_error: ``'fail'`` (default) stops with an error naming the file; ``'skip'`` logs a warning with a
+        on_error (str): ``'fail'`` stops with an error naming the file; ``'skip'`` logs a warning with a
             running count and returns None, so the dataset serves another sample instead (mmengine's
-            refetch). Counts are per data-loader worker.
+            refetch). Counts are per data-loader worker. Defaults to ``'fail'``.
+        **kwargs: Other arguments of mmcv's ``LoadImageFromFile`` (``to_float32``, ``color_type``,
+            ``imdecode_backend``, ``backend_args``, ...), with its defaults; ``ignore_empty`` is dropped
+            (always False: ``on_error`` decides).
     """
 
     def __init__(self, on_error: str = 'fail', **kwargs):

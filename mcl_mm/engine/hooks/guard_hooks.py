@@ -20,7 +20,7 @@ class NonFiniteLossHook(Hook):
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         for name, value in (outputs or {}).items():
-            value = float(value)
+            value = float(value.detach() if hasattr(value, "detach") else value)
             if not math.isfinite(value):
                 last = None
                 pointer = f'{runner.work_dir}/last_checkpoint'

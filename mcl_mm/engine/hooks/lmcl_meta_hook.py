@@ -26,8 +26,8 @@ class LMCLMetaHook(Hook):
     step it is ``optimizer.lr`` times the network's current lr over its initial lr.
 
     Args:
-        optimizer: the weight network's optimizer config (the authors: SGD, the network's lr, momentum
-            0.9, Nesterov, the network's weight decay).
+        optimizer (dict): The weight network's optimizer config, with an ``lr`` (the authors: SGD, the
+            network's lr, momentum 0.9, Nesterov, the network's weight decay).
     """
 
     priority = 'LOW'  # after the parameter schedulers' after_train_iter

@@ -24,7 +24,7 @@ class StrictPretrainedHook(Hook):
     the keys. No ``Pretrained`` init (random initialisation, a resumed run) checks nothing.
 
     Args:
-        module: the model attribute initialised from the file (``'backbone'``).
+        module (str): The model attribute initialised from the file. Defaults to ``'backbone'``.
     """
 
     priority = 'VERY_HIGH'

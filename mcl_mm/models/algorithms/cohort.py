@@ -1,5 +1,10 @@
 """A cohort of mmpretrain classifiers trained together: the part every online-distillation algorithm shares
-(members, an optional shared trunk, per-member CE, ensemble prediction). MCL and DML add their objectives."""
+(members, an optional shared trunk, per-member CE, ensemble prediction). MCL and DML add their objectives.
+
+The cohort of Yang et al., "Online Knowledge Distillation via Mutual Contrastive Learning for Visual
+Recognition", TPAMI 2023 (https://arxiv.org/abs/2207.11518): M networks trained together from scratch, each
+with its own classifier, predicting as an ensemble (docs/method.md §1).
+"""
 import copy
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -42,13 +47,17 @@ class CohortClassifier(BaseModel):
     ``members.<i>.backbone.`` in every checkpoint, the prefix transfer configs use).
 
     Args:
-        members: list of member configs (``backbone``, ``neck``, ``head``), or one config + ``num_members``.
-            Members may be heterogeneous.
-        num_members: cohort size when ``members`` is a single config.
-        shared_trunk: backbone sub-modules shared by all members, by name or dotted path (``['conv1', 'bn1',
-            'layer1']``, ``['conv1', 'layers.0']``): the authors' multi-branch x4 networks. Members must be
-            identical then.
-        data_preprocessor: defaults to mmpretrain's ``ClsDataPreprocessor``.
+        members (dict or list[dict]): Member configs (``backbone``, ``neck``, ``head``, optional ``type``
+            (default ``'ImageClassifier'``), ``train_cfg``, ``init_cfg``), or one config repeated
+            ``num_members`` times. Members may be heterogeneous.
+        num_members (int, optional): Cohort size when ``members`` is a single config; if given with a list,
+            it must match its length. Defaults to None.
+        shared_trunk (list[str], optional): Backbone sub-modules shared by all members, by name or dotted
+            path (``['conv1', 'bn1', 'layer1']``, ``['conv1', 'layers.0']``): the authors' multi-branch x4
+            networks. Member backbones must be identical then. Defaults to None (nothing shared).
+        data_preprocessor (dict, optional): Data preprocessor config; ``type`` defaults to mmpretrain's
+            ``ClsDataPreprocessor``. Defaults to None.
+        init_cfg (dict or list[dict], optional): Initialization config dict. Defaults to None.
     """
 
     def __init__(self,

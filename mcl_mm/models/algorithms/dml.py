@@ -1,4 +1,8 @@
-"""Deep Mutual Learning (Zhang et al., CVPR 2018): the online knowledge-distillation baseline for MCL.
+"""Deep Mutual Learning (DML): the online knowledge-distillation baseline for MCL.
+
+Zhang et al., "Deep Mutual Learning", CVPR 2018 (https://arxiv.org/abs/1706.00384), the baseline that Yang et
+al., "Online Knowledge Distillation via Mutual Contrastive Learning for Visual Recognition", TPAMI 2023
+(https://arxiv.org/abs/2207.11518) compares MCL with (docs/method.md §2d).
 
 Each member minimises its CE plus the KL divergence from every peer's detached prediction; no embedding
 heads, no memory bank. Same members, data and schedule as an MCL config, so the two compare directly.
@@ -17,8 +21,15 @@ class DML(CohortClassifier):
     """A :class:`CohortClassifier` trained with DML's mutual KL.
 
     Args:
-        members, num_members, shared_trunk, data_preprocessor: as :class:`CohortClassifier`.
-        loss: :class:`DMLLoss` options (``temperature``, ``loss_weight``).
+        members (dict or list[dict]): Member configs, see :class:`CohortClassifier`.
+        num_members (int, optional): Cohort size when ``members`` is a single config. Defaults to None.
+        loss (dict, optional): :class:`DMLLoss` options (``temperature``, ``loss_weight``). Defaults to None
+            (T = 1, weight 1, as the DML paper).
+        shared_trunk (list[str], optional): Backbone sub-modules shared by all members, see
+            :class:`CohortClassifier`. Defaults to None.
+        data_preprocessor (dict, optional): Data preprocessor config. Defaults to None (mmpretrain's
+            ``ClsDataPreprocessor``).
+        init_cfg (dict or list[dict], optional): Initialization config dict. Defaults to None.
     """
 
     def __init__(self,
@@ -28,7 +39,12 @@ class DML(CohortClassifier):
                  shared_trunk: Optional[Sequence[str]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        super().__init__(members, num_members, shared_trunk, data_preprocessor, init_cfg)
+        super().__init__(
+            members=members,
+            num_members=num_members,
+            shared_trunk=shared_trunk,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
         self.loss_module = MODELS.build(dict(type='DMLLoss', **(loss or {})))
 
     def loss(self, inputs: Tensor, data_samples: List[DataSample]) -> Dict[str, Tensor]:

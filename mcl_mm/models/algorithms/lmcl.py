@@ -1,5 +1,11 @@
-"""Layer-wise Mutual Contrastive Learning (docs/method.md §3): MCL at intermediate stages through auxiliary
-refinement branches; v2 adds meta-learned layer matching, stage aggregation and aggregate distillation."""
+"""Layer-wise Mutual Contrastive Learning (L-MCL): MCL at intermediate stages through auxiliary refinement
+branches; v2 adds meta-learned layer matching, stage aggregation and aggregate distillation.
+
+L-MCL is the layer-wise extension of MCL in Yang et al., "Online Knowledge Distillation via Mutual Contrastive
+Learning for Visual Recognition", TPAMI 2023 (https://arxiv.org/abs/2207.11518): the VCL / ICL / Soft VCL /
+Soft ICL terms applied between the members' stages (v1: stage by stage; v2: every cross-member stage pair,
+weighted by a meta-learned layer-matching network). As implemented here: docs/method.md §3.
+"""
 import copy
 from functools import partial
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -44,15 +50,31 @@ class LMCL(MCL):
     by CE, no embedding heads, no bank.
 
     Args:
-        branches: :class:`AuxiliaryBranches` config for every member, or a list with one per member
-            (``stages``, ``taps``, ``depth``, ``tail``); backbone, channels and classes are filled in.
-        mode: ``'v1'`` or ``'v2'``.
-        aggregate_kd_weight: v2, weight of the KD from aggregated logits (T = ``loss.kl_temperature``).
-        weight_net: v2, :class:`LayerMatchWeightNet` options (``proj_dim``).
-        meta: v2, ``freq`` (batches of an epoch between meta steps), ``times`` (contrastive look-ahead steps) and
-            ``lookahead`` (``'network'``, default: the network optimizer's own update; ``'authors'``: the
-            authors' MetaSGD, momentum from zero and no Nesterov).
-        Other arguments as :class:`MCL`.
+        members (dict or list[dict]): Member configs, see :class:`CohortClassifier`.
+        branches (dict or list[dict]): :class:`AuxiliaryBranches` config for every member, or a list with one
+            per member (``stages``, ``taps``, ``depth``, ``tail``); ``type`` defaults to ``'AuxiliaryBranches'``;
+            backbone, channels and classes are filled in, ``embed_head`` defaults to the members' embedding
+            head (``None`` when contrast is off).
+        mode (str): ``'v1'`` (same-stage contrast) or ``'v2'`` (weighted cross-stage contrast, aggregation,
+            meta step). Defaults to ``'v1'``.
+        num_members (int, optional): Cohort size when ``members`` is a single config. Defaults to None.
+        embed_head (dict, optional): Per-member embedding head config, see :class:`MCL`. Defaults to None.
+        loss (dict, optional): :class:`MCLLoss` options; ``loss_weights.kd`` must stay 0. Defaults to None.
+        memory (dict, optional): :class:`CohortMemoryBank` config (only final-stage embeddings update it);
+            ``None`` selects the in-batch path. Defaults to None.
+        shared_trunk (list[str], optional): Backbone sub-modules shared by all members, see
+            :class:`CohortClassifier`. Defaults to None.
+        aggregate_kd_weight (float): v2 only, weight of the KD from the aggregated logits
+            (T = ``loss.kl_temperature``). Defaults to 1.0.
+        weight_net (dict, optional): v2 only, :class:`LayerMatchWeightNet` options (``proj_dim``).
+            Defaults to None.
+        meta (dict, optional): v2 only, ``freq`` (batches of an epoch between meta steps, default 50),
+            ``times`` (contrastive look-ahead steps, default 2) and ``lookahead`` (``'network'``, default:
+            the network optimizer's own update; ``'authors'``: the authors' MetaSGD, momentum from zero and
+            no Nesterov). Defaults to None.
+        data_preprocessor (dict, optional): Data preprocessor config. Defaults to None (mmpretrain's
+            ``ClsDataPreprocessor``).
+        init_cfg (dict or list[dict], optional): Initialization config dict. Defaults to None.
     """
 
     def __init__(self,
@@ -70,16 +92,19 @@ class LMCL(MCL):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         check_lmcl_mode(mode)  # the stage counts are checked once the branches exist
-        super().__init__(members, num_members, embed_head, loss, memory, shared_trunk, data_preprocessor, init_cfg)
+        super().__init__(
+            members=members,
+            num_members=num_members,
+            embed_head=embed_head,
+            loss=loss,
+            memory=memory,
+            shared_trunk=shared_trunk,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
         # Every contrastive weight at 0 in v1 = the branches-only ablation: members with their auxiliary
         # classifiers trained independently (deep supervision, no contrast, no heads, no bank).
         self.contrast = self.loss_module.uses_contrast
-        if not self.contrast and mode == 'v2':
-            raise ConfigError('LMCL v2 weights contrastive terms; with every contrastive weight at 0 use mode="v1" '
-                              '(the branches-only ablation)')
-        if self.loss_module.loss_weights['kd'] != 0:
-            raise ConfigError('LMCL: loss_weights.kd (ensemble logit KD) is not part of L-MCL; v2 distils from '
-                              'the aggregated logits, weighted by aggregate_kd_weight')
+        self._check_objective(mode)
         self.mode = mode
         # The ordinary step's contrast may be compiled (as MCLLoss's); the meta step differentiates through it
         # twice, which compiled code does not support, so it stays eager.
@@ -94,26 +119,46 @@ class LMCL(MCL):
         self.aggregators = self.weight_net = None
         if mode == 'v2':
             self.aggregate_kd_weight = aggregate_kd_weight
-            self.aggregators = nn.ModuleList(
-                MODELS.build(dict(type='StageAggregator', in_channels=m.head.in_channels, num_stages=s))
-                for m, s in zip(self.members, self.num_stages))
-            self.weight_net = MODELS.build(
-                dict(
-                    type='LayerMatchWeightNet',
-                    in_channels=[[m.head.in_channels] * s for m, s in zip(self.members, self.num_stages)],
-                    **(weight_net or {})))
-            meta = dict(meta or {})
-            self.meta_freq = int(meta.pop('freq', 50))
-            self.meta_times = int(meta.pop('times', 2))
-            self.meta_lookahead = meta.pop('lookahead', 'network')
-            if meta or self.meta_freq < 1 or self.meta_times < 0:
-                raise ConfigError(f'LMCL meta takes freq >= 1, times >= 0 and lookahead only, got extra '
-                                  f'{sorted(meta)} freq={self.meta_freq} times={self.meta_times}')
-            if self.meta_lookahead not in LOOKAHEADS:
-                raise ConfigError(f'LMCL meta.lookahead must be one of {LOOKAHEADS}, got {self.meta_lookahead!r}')
+            self._build_v2_modules(weight_net)
+            self.meta_freq, self.meta_times, self.meta_lookahead = self._meta_settings(meta)
             self._steps_since_meta = 0
 
+    def _check_objective(self, mode: str) -> None:
+        """The MCL loss config fits L-MCL: contrast on in v2, no ensemble logit KD."""
+        if not self.contrast and mode == 'v2':
+            raise ConfigError('LMCL v2 weights contrastive terms; with every contrastive weight at 0 use mode="v1" '
+                              '(the branches-only ablation)')
+        if self.loss_module.loss_weights['kd'] != 0:
+            raise ConfigError('LMCL: loss_weights.kd (ensemble logit KD) is not part of L-MCL; v2 distils from '
+                              'the aggregated logits, weighted by aggregate_kd_weight')
+
+    def _build_v2_modules(self, weight_net: Optional[dict]) -> None:
+        """v2: one :class:`StageAggregator` per member and the :class:`LayerMatchWeightNet`."""
+        self.aggregators = nn.ModuleList(
+            MODELS.build(dict(type='StageAggregator', in_channels=m.head.in_channels, num_stages=s))
+            for m, s in zip(self.members, self.num_stages))
+        self.weight_net = MODELS.build(
+            dict(
+                type='LayerMatchWeightNet',
+                in_channels=[[m.head.in_channels] * s for m, s in zip(self.members, self.num_stages)],
+                **(weight_net or {})))
+
+    @staticmethod
+    def _meta_settings(meta: Optional[dict]) -> Tuple[int, int, str]:
+        """The checked ``meta`` options: ``(freq, times, lookahead)``, defaults 50, 2, ``'network'``."""
+        meta = dict(meta or {})
+        freq = int(meta.pop('freq', 50))
+        times = int(meta.pop('times', 2))
+        lookahead = meta.pop('lookahead', 'network')
+        if meta or freq < 1 or times < 0:
+            raise ConfigError(f'LMCL meta takes freq >= 1, times >= 0 and lookahead only, got extra '
+                              f'{sorted(meta)} freq={freq} times={times}')
+        if lookahead not in LOOKAHEADS:
+            raise ConfigError(f'LMCL meta.lookahead must be one of {LOOKAHEADS}, got {lookahead!r}')
+        return freq, times, lookahead
+
     def _build_branches(self, branches, embed_head: Optional[dict]) -> List[nn.Module]:
+        """One :class:`AuxiliaryBranches` per member (a shared config is copied), built on its backbone."""
         configs = [copy.deepcopy(branches) for _ in self.members] if isinstance(branches, dict) else list(branches)
         if len(configs) != self.num_members:
             raise ConfigError(f'LMCL: {len(configs)} branch configs for {self.num_members} members')

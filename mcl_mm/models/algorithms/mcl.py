@@ -1,4 +1,10 @@
-"""Mutual Contrastive Learning: a cohort of classifiers trained together (docs/method.md §1-2)."""
+"""Mutual Contrastive Learning (MCL): a cohort of classifiers trained together.
+
+Yang et al., "Online Knowledge Distillation via Mutual Contrastive Learning for Visual Recognition", TPAMI 2023
+(https://arxiv.org/abs/2207.11518): each member's CE plus the paper's Vanilla Contrastive Learning (VCL),
+Interactive Contrastive Learning (ICL) and their soft (KL) versions on per-member embeddings, against memory
+banks or within the batch. As implemented here: docs/method.md §1-2.
+"""
 import copy
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -16,12 +22,20 @@ class MCL(CohortClassifier):
     """A :class:`CohortClassifier` with per-member embedding heads and the MCL objective.
 
     Args:
-        members, num_members, shared_trunk, data_preprocessor: as :class:`CohortClassifier`.
-        embed_head: config of the per-member embedding head; ``in_channels`` defaults to the member's
-            classifier ``in_channels``.
-        loss: config of :class:`MCLLoss` (weights, temperatures, optional logit KD).
-        memory: config of :class:`CohortMemoryBank` (ImageNet path). ``None`` selects the in-batch CIFAR
-            path, which wants an M-per-class sampler.
+        members (dict or list[dict]): Member configs, see :class:`CohortClassifier`.
+        num_members (int, optional): Cohort size when ``members`` is a single config. Defaults to None.
+        embed_head (dict, optional): Config of the per-member embedding head; ``in_channels`` defaults to the
+            member's classifier ``in_channels``. Defaults to None (a :class:`ContrastEmbedHead`).
+        loss (dict, optional): :class:`MCLLoss` options (weights, temperatures, optional logit KD).
+            With every contrastive weight at 0 no embedding heads are built. Defaults to None.
+        memory (dict, optional): :class:`CohortMemoryBank` config (ImageNet path); ``type``,
+            ``num_members`` and ``feat_dim`` are filled in. ``None`` selects the in-batch CIFAR path, which
+            wants an M-per-class sampler. Defaults to None.
+        shared_trunk (list[str], optional): Backbone sub-modules shared by all members, see
+            :class:`CohortClassifier`. Defaults to None.
+        data_preprocessor (dict, optional): Data preprocessor config. Defaults to None (mmpretrain's
+            ``ClsDataPreprocessor``).
+        init_cfg (dict or list[dict], optional): Initialization config dict. Defaults to None.
     """
 
     def __init__(self,
@@ -33,7 +47,12 @@ class MCL(CohortClassifier):
                  shared_trunk: Optional[Sequence[str]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        super().__init__(members, num_members, shared_trunk, data_preprocessor, init_cfg)
+        super().__init__(
+            members=members,
+            num_members=num_members,
+            shared_trunk=shared_trunk,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
         self.loss_module = MODELS.build(dict(type='MCLLoss', **(loss or {})))
         # With every contrastive weight at 0 the cohort is the independent baseline: no heads, no bank.
         self.embed_heads = self._build_embed_heads(embed_head) if self.loss_module.uses_contrast else None

@@ -1,5 +1,9 @@
 """Self-supervised MCL: a cohort of MoCo members trained together (MCL applied to MoCo, as in the authors'
-main_moco_mcl.py / moco/builder_mcl.py).
+code, github winycg/MCL: main_moco_mcl.py / moco/builder_mcl.py).
+
+The MCL terms of Yang et al., "Online Knowledge Distillation via Mutual Contrastive Learning for Visual
+Recognition", TPAMI 2023 (https://arxiv.org/abs/2207.11518), with MoCo's keys and queues as the contrast
+candidates.
 
 Every member is a MoCo pair: a query encoder (backbone + neck) trained by gradient and a key encoder following it
 by momentum, with its own queue of K negatives. All members see the same two views of a batch: the first through
@@ -30,6 +34,11 @@ class SelfSupMember(BaseModule):
     Stored as ``members.<i>`` by :class:`MoCoMCL`, so its backbone lives under ``members.<i>.backbone.`` in every
     checkpoint: the prefix tools/model_converters/extract_backbone.py, tools/model_converters/publish_model.py and
     the linear-evaluation and transfer configs read.
+
+    Args:
+        backbone (dict): Backbone config.
+        neck (dict): Neck config; its first output, L2-normalised, is the member's embedding.
+        init_cfg (dict or list[dict], optional): Initialization config dict. Defaults to None.
     """
 
     def __init__(self, backbone: dict, neck: dict, init_cfg: Optional[dict] = None):
@@ -81,15 +90,20 @@ class MoCoMCL(BaseModel):
     writes the same global batch (rank 0's initial queues are broadcast once, before the first step).
 
     Args:
-        members: one member config (``backbone``, ``neck``) with ``num_members``, or a list of them.
-        num_members: cohort size M when ``members`` is a single config.
-        queue_len: K, negatives per member (65536). Need not be a multiple of the global batch (the write wraps).
-        feat_dim: D, the neck's output size (128).
-        momentum: weight of the query encoder in each key-encoder update, mmengine's EMA convention as in
-            mmpretrain's MoCo configs: ``key <- (1 - momentum) * key + momentum * query``. The authors' m = 0.999
-            is ``momentum=0.001``.
-        loss: :class:`MoCoMCLLoss` options (``loss_weights``, ``tau``, ``kl_temperature``).
-        data_preprocessor: defaults to mmpretrain's ``SelfSupDataPreprocessor`` (a list of views in, a list out).
+        members (dict or list[dict]): One member config (``backbone``, ``neck``, optional ``init_cfg``; no
+            classifier head) with ``num_members``, or a list of them.
+        num_members (int, optional): Cohort size M when ``members`` is a single config. Defaults to None.
+        queue_len (int): K, number of negative keys maintained in each member's queue. Need not be a multiple
+            of the global batch (the write wraps), but at least the global batch. Defaults to 65536.
+        feat_dim (int): D, the neck's output size. Defaults to 128.
+        momentum (float): Weight of the query encoder in each key-encoder update, in (0, 1], mmengine's EMA
+            convention as in mmpretrain's MoCo configs: ``key <- (1 - momentum) * key + momentum * query``.
+            The authors' m = 0.999 is ``momentum=0.001``. Defaults to 0.001.
+        loss (dict, optional): :class:`MoCoMCLLoss` options (``loss_weights``, ``tau``, ``kl_temperature``).
+            Defaults to None.
+        data_preprocessor (dict, optional): Data preprocessor config; ``type`` defaults to mmpretrain's
+            ``SelfSupDataPreprocessor`` (a list of views in, a list out). Defaults to None.
+        init_cfg (dict or list[dict], optional): Initialization config dict. Defaults to None.
     """
 
     def __init__(self,

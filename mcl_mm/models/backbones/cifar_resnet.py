@@ -133,10 +133,13 @@ class CifarResNet(_CifarStagedNet):
     net with n = 12 (their baseline 75.29 on CIFAR-100 is for it), not the basic-block n = 18 one.
 
     Args:
-        depth: basic: 20, 32, 44, 56, 110, ... (6n+2); bottleneck: 110, ... (9n+2).
-        block: ``'basic'`` or ``'bottleneck'``.
-        base_channels: inner width of the first stage (16 in the paper).
-        out_indices: stages to return (default: the last).
+        depth (int): Network depth; basic: 20, 32, 44, 56, 110, ... (6n+2); bottleneck: 110, ... (9n+2).
+            Defaults to 32.
+        block (str): ``'basic'`` or ``'bottleneck'``. Defaults to ``'basic'``.
+        base_channels (int): Inner width of the first stage (16 in the paper). Defaults to 16.
+        out_indices (Sequence[int]): Stages to return (0-based). Defaults to ``(2, )``, the last.
+        init_cfg (dict or list[dict], optional): Initialization config dict. Defaults to None (Kaiming for the
+            convolutions, constant 1 for BN).
     """
 
     def __init__(self,
@@ -151,7 +154,7 @@ class CifarResNet(_CifarStagedNet):
         per_stage = 3 * layers_per_block[block]
         if (depth - 2) % per_stage != 0:
             raise ConfigError(f'CifarResNet with {block} blocks needs depth = {per_stage}n+2, got {depth}')
-        super().__init__(out_indices, init_cfg)
+        super().__init__(out_indices=out_indices, init_cfg=init_cfg)
         num_blocks = (depth - 2) // per_stage
         block_cls, expansion = (CifarBasicBlock, 1) if block == 'basic' else (CifarBottleneck,
                                                                               CifarBottleneck.expansion)
@@ -173,9 +176,13 @@ class WideResNet(_CifarStagedNet):
     """WRN-depth-widen for 32x32 inputs (WRN-16-2, WRN-40-2, WRN-28-4 in the paper).
 
     Args:
-        depth: ``(depth - 4) % 6 == 0``.
-        widen_factor: k; stage widths 16k, 32k, 64k.
-        drop_rate: dropout inside blocks (0 in the paper's MCL runs).
+        depth (int): Network depth, 6n+4 (16, 28, 40, ...). Defaults to 40.
+        widen_factor (int): k; stage widths 16k, 32k, 64k. Defaults to 2.
+        drop_rate (float): Dropout inside blocks (0 in the paper's MCL runs). Defaults to 0.0.
+        out_indices (Sequence[int]): Stages to return (0-based; the last one after the final BN-ReLU).
+            Defaults to ``(2, )``, the last.
+        init_cfg (dict or list[dict], optional): Initialization config dict. Defaults to None (Kaiming for the
+            convolutions, constant 1 for BN).
     """
 
     def __init__(self,
@@ -186,7 +193,7 @@ class WideResNet(_CifarStagedNet):
                  init_cfg=None):
         if (depth - 4) % 6 != 0:
             raise ConfigError(f'WideResNet depth must be 6n+4 (16, 28, 40, ...), got {depth}')
-        super().__init__(out_indices, init_cfg)
+        super().__init__(out_indices=out_indices, init_cfg=init_cfg)
         num_blocks = (depth - 4) // 6
         widths = [16 * widen_factor, 32 * widen_factor, 64 * widen_factor]
         self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)

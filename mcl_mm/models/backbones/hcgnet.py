@@ -133,13 +133,16 @@ class HCGNet(BaseBackbone):
     x4 net share ``conv1`` + ``layer1`` (stem, first block, first transition).
 
     Args:
-        arch: ``'A1'`` (growth 12-24-36) or ``'A2'`` (24-36-64), 8 modules per block; ignored when
-            ``growth_rate`` and ``blocks`` are given.
-        growth_rate: per-block growth rates.
-        blocks: per-block numbers of SMG modules.
-        compression: transition width factor (theta, 0.5).
-        out_indices: stages to return (default: the last, after the final BN-ReLU).
-        init_cfg: ``None`` keeps PyTorch's default initialisation, as the authors' HCGNet (no init loop).
+        arch (str): ``'A1'`` (growth 12-24-36) or ``'A2'`` (24-36-64), 8 modules per block; ignored when
+            ``growth_rate`` and ``blocks`` are given. Defaults to ``'A1'``.
+        growth_rate (Sequence[int], optional): Per-block growth rates; give with ``blocks``. Defaults to None.
+        blocks (Sequence[int], optional): Per-block numbers of SMG modules; give with ``growth_rate``.
+            Defaults to None.
+        compression (float): Transition width factor (theta). Defaults to 0.5.
+        out_indices (Sequence[int]): Stages to return (0-based; the last one after the final BN-ReLU).
+            Defaults to ``(2, )``, the last.
+        init_cfg (dict or list[dict], optional): Initialization config dict; ``None`` keeps PyTorch's default
+            initialisation, as the authors' HCGNet (no init loop). Defaults to None.
     """
 
     arch_settings = {

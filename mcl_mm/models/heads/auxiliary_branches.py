@@ -85,17 +85,20 @@ class AuxiliaryBranches(BaseModule):
     classifier and a :class:`ContrastEmbedHead`. The copies share nothing with the trunk.
 
     Args:
-        backbone: the member backbone whose stages are copied (not stored here).
-        stages: names of the backbone's stage modules in execution order (``layer1..layer4`` for
-            mmpretrain's ResNet, ``layer1..layer3`` for CIFAR nets, ``layers.0..layers.3`` for ShuffleNetV2).
-        taps: the stages after which a branch starts (not the last one).
-        in_channels: channels of the last stage (the member classifier's ``in_channels``).
-        num_classes: classifier outputs.
-        depth: ``'full'``, ``'first_block'``, a block count ``n >= 1``, or a sequence of those with one
-            entry per tap (in the order of ``taps``).
-        tail: backbone modules applied after the last stage, copied too.
-        embed_head: config of each branch's embedding head (``in_channels`` is filled in); ``None`` for none
-            (the branches-only ablation).
+        backbone (nn.Module): The member backbone whose stages are copied (not stored here).
+        stages (Sequence[str]): Names of the backbone's stage modules in execution order (``layer1..layer4``
+            for mmpretrain's ResNet, ``layer1..layer3`` for CIFAR nets, ``layers.0..layers.3`` for
+            ShuffleNetV2).
+        taps (Sequence[str]): The stages after which a branch starts (distinct, not the last one).
+        in_channels (int): Channels of the last stage (the member classifier's ``in_channels``).
+        num_classes (int): Classifier outputs.
+        depth (str or int or Sequence[str or int]): ``'full'``, ``'first_block'``, a block count ``n >= 1``,
+            or a sequence of those with one entry per tap (in the order of ``taps``). Defaults to ``'full'``.
+        tail (Sequence[str]): Backbone modules applied after the last stage, copied too. Defaults to ``()``.
+        embed_head (dict, optional): Config of each branch's embedding head (``in_channels`` is filled in);
+            ``None`` for none (the branches-only ablation). Defaults to ``dict(type='ContrastEmbedHead')``.
+        init_cfg (dict or list[dict], optional): Initialization config dict. Defaults to Kaiming (fan_out,
+            ReLU) for ``Conv2d`` and constant 1 for BN / GroupNorm layers.
     """
 
     def __init__(self,

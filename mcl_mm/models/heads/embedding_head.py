@@ -8,7 +8,14 @@ from mcl_mm.registry import MODELS
 
 @MODELS.register_module()
 class ContrastEmbedHead(BaseModule):
-    """Linear(d -> hid) -> ReLU -> Linear(hid -> out) -> L2-normalise, on the pooled penultimate feature."""
+    """Linear(d -> hid) -> ReLU -> Linear(hid -> out) -> L2-normalise, on the pooled penultimate feature.
+
+    Args:
+        in_channels (int): d, width of the input feature.
+        hid_channels (int): Width of the hidden layer. Defaults to 128.
+        out_channels (int): Embedding size. Defaults to 128.
+        init_cfg (dict or list[dict], optional): Initialization config dict. Defaults to None.
+    """
 
     def __init__(self, in_channels: int, hid_channels: int = 128, out_channels: int = 128, init_cfg=None):
         super().__init__(init_cfg=init_cfg)

@@ -27,8 +27,9 @@ class LayerMatchWeightNet(BaseModule):
     steps, DDP and the network optimizer leave it alone.
 
     Args:
-        in_channels: ``in_channels[i][k]`` feature width of stage k of member i.
-        proj_dim: projection width (128 in the paper).
+        in_channels (Sequence[Sequence[int]]): ``in_channels[i][k]`` feature width of stage k of member i.
+        proj_dim (int): Projection width (128 in the paper). Defaults to 128.
+        init_cfg (dict or list[dict], optional): Initialization config dict. Defaults to None.
     """
 
     def __init__(self, in_channels: Sequence[Sequence[int]], proj_dim: int = 128, init_cfg=None):
@@ -46,7 +47,13 @@ class LayerMatchWeightNet(BaseModule):
 @MODELS.register_module()
 class StageAggregator(BaseModule):
     """Mixes one member's stage logits with input-dependent weights: concat(stage features) -> Linear ->
-    ReLU -> Linear -> softmax over stages."""
+    ReLU -> Linear -> softmax over stages.
+
+    Args:
+        in_channels (int): Width of each stage's pooled feature (also the hidden width).
+        num_stages (int): Number of stages mixed (the auxiliary branches plus the final stage).
+        init_cfg (dict or list[dict], optional): Initialization config dict. Defaults to None.
+    """
 
     def __init__(self, in_channels: int, num_stages: int, init_cfg=None):
         super().__init__(init_cfg=init_cfg)

@@ -1,5 +1,10 @@
 """The MCL contrastive terms as pure functions (no state, no registry).
 
+Yang et al., "Online Knowledge Distillation via Mutual Contrastive Learning for Visual Recognition", TPAMI 2023
+(https://arxiv.org/abs/2207.11518): Vanilla Contrastive Learning (VCL, within a member), Interactive
+Contrastive Learning (ICL, across members) and their soft versions (Soft VCL / Soft ICL, KL between the
+members' contrastive distributions), plus the optional ensemble logit KD.
+
 Notation follows docs/method.md §2: M members, v_m (B, D) L2-normalised embeddings, tau the contrast
 temperature, T the KL temperature. Every function returns terms *summed* over members / ordered
 pairs and *averaged* over anchors.
@@ -88,8 +93,15 @@ def _off_diagonal_sum(values: Tensor) -> Tensor:
     return values.masked_fill(eye, 0.0).sum((-2, -1))
 
 
-def _member_diagonal(relations: Tensor) -> Tensor:
-    """``R[..., m, m]`` of (..., M, M, B, C) relations: (..., M, B, C)."""
+def member_diagonal(relations: Tensor) -> Tensor:
+    """Each member's own relations ``R[..., m, m]`` (what VCL and Soft VCL read), a view without a copy.
+
+    Args:
+        relations (Tensor): (..., M, M, B, C) relation logits, ``R[..., i, j]`` at ``relations[..., i, j, :, :]``.
+
+    Returns:
+        Tensor: (..., M, B, C), entry ``[..., m, b, c] = relations[..., m, m, b, c]``.
+    """
     return relations.diagonal(dim1=-4, dim2=-3).movedim(-1, -3)
 
 
@@ -210,7 +222,7 @@ def memory_terms(relations: Tensor, num_pos: int, kl_temperature: float) -> Dict
     """
     icl_pos, vcl_pos = bank_positive_masks(relations, num_pos)
     icl = _off_diagonal_sum(multi_positive_nll(relations, icl_pos))
-    vcl_logits = _member_diagonal(relations)[..., 1:]  # (..., M, B, K - 1): own bank, own slot dropped
+    vcl_logits = member_diagonal(relations)[..., 1:]  # (..., M, B, K - 1): own bank, own slot dropped
     vcl = multi_positive_nll(vcl_logits, vcl_pos).sum(-1)
 
     return dict(
@@ -278,7 +290,7 @@ def inbatch_terms(relations: Tensor, labels: Tensor, kl_temperature: float) -> D
     nll = multi_positive_nll(relations, positives, valid_mask=valid)  # (..., M, M)
     return dict(
         vcl=nll.diagonal(dim1=-2, dim2=-1).sum(-1),
-        soft_vcl=member_kl(_member_diagonal(relations), kl_temperature),
+        soft_vcl=member_kl(member_diagonal(relations), kl_temperature),
         icl=_off_diagonal_sum(nll),
         soft_icl=pairwise_kl(relations, kl_temperature),
     )

@@ -1,4 +1,9 @@
-"""Deep Mutual Learning's mimicry term (Zhang et al., CVPR 2018): the online-KD baseline MCL is compared to."""
+"""Deep Mutual Learning's mimicry term: the online-KD baseline MCL is compared to (docs/method.md §2d).
+
+Zhang et al., "Deep Mutual Learning", CVPR 2018 (https://arxiv.org/abs/1706.00384), Eq. 10; the baseline of
+Yang et al., "Online Knowledge Distillation via Mutual Contrastive Learning for Visual Recognition", TPAMI 2023
+(https://arxiv.org/abs/2207.11518).
+"""
 from typing import Sequence
 
 import torch
@@ -26,8 +31,9 @@ class DMLLoss(BaseModule):
     """Weighted :func:`deep_mutual_kl`.
 
     Args:
-        temperature: T of the softened predictions (1 in the DML paper).
-        loss_weight: weight of the mimicry term against each member's CE (1 in the DML paper).
+        temperature (float): T of the softened predictions (1 in the DML paper). Defaults to 1.0.
+        loss_weight (float): Weight of the mimicry term against each member's CE (1 in the DML paper).
+            Defaults to 1.0.
     """
 
     def __init__(self, temperature: float = 1.0, loss_weight: float = 1.0):

@@ -1,5 +1,8 @@
 """Layer-wise MCL (docs/method.md §3) on top of the MCL terms: which embeddings are contrasted, no new math.
 
+L-MCL, the layer-wise extension of MCL in Yang et al., "Online Knowledge Distillation via Mutual Contrastive
+Learning for Visual Recognition", TPAMI 2023 (https://arxiv.org/abs/2207.11518).
+
 A *view* is one (member, stage) embedding. Every view is scored in one pass (one bank gather + one matmul,
 or one in-batch einsum) into relation *blocks*: (bank g, view v) rows of logits on the bank path, (view x,
 view y) on the in-batch path. Each block's per-anchor NLL (:func:`per_anchor_nll`) and the KL of every

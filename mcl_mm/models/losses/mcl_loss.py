@@ -1,4 +1,9 @@
-"""Registered, weighted wrapper around the pure MCL loss functions."""
+"""Registered, weighted wrapper around the pure MCL loss functions.
+
+The objective of Yang et al., "Online Knowledge Distillation via Mutual Contrastive Learning for Visual
+Recognition", TPAMI 2023 (https://arxiv.org/abs/2207.11518): alpha * VCL + gamma * Soft VCL + beta * ICL +
+lambda * Soft ICL (plus the optional ensemble logit KD), added to the members' CE (docs/method.md §2).
+"""
 from functools import partial
 from typing import Dict, Optional, Sequence, Union
 
@@ -18,14 +23,16 @@ class MCLLoss(BaseModule):
     """Weights and temperatures of the MCL objective (docs/method.md §2).
 
     Args:
-        loss_weights: any of ``vcl`` (alpha), ``soft_vcl`` (gamma), ``icl`` (beta), ``soft_icl`` (lambda)
-            and ``kd`` (optional ensemble logit KD, §2c). Missing keys take the authors' defaults
-            (0.1, 1, 0.1, 1, 0); unknown keys are an error.
-        tau: contrast temperature (0.07 ImageNet, 0.1 CIFAR).
-        kl_temperature: T of the soft terms and of logit KD.
-        kd_students: which members logit KD trains: ``'all'`` or ``'last'`` (the authors' x4 runs).
-        compile: run the contrast terms through :func:`torch.compile` (``True`` / ``False`` / ``'auto'``: on
-            CUDA only). Same values as eager (tested); fewer kernels and no materialised bank-row gather.
+        loss_weights (dict, optional): Any of ``vcl`` (alpha), ``soft_vcl`` (gamma), ``icl`` (beta),
+            ``soft_icl`` (lambda) and ``kd`` (optional ensemble logit KD, §2c). Missing keys take the authors'
+            defaults (0.1, 1, 0.1, 1, 0); unknown keys are an error. Defaults to None.
+        tau (float): Contrast temperature (0.07 ImageNet, 0.1 CIFAR). Defaults to 0.07.
+        kl_temperature (float): T of the soft terms and of logit KD. Defaults to 3.0.
+        kd_students (str): Which members logit KD trains: ``'all'`` or ``'last'`` (the authors' x4 runs).
+            Defaults to ``'all'``.
+        compile (bool or str): Run the contrast terms through :func:`torch.compile` (``True`` / ``False`` /
+            ``'auto'``: on CUDA only). Same values as eager (tested); fewer kernels and no materialised
+            bank-row gather. Defaults to ``'auto'``.
     """
 
     def __init__(self,

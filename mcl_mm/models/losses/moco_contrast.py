@@ -1,5 +1,8 @@
 """MCL on MoCo (self-supervised): the four terms of a cohort of MoCo members, each with its own key queue.
 
+The VCL / ICL / Soft VCL / Soft ICL terms of Yang et al., "Online Knowledge Distillation via Mutual Contrastive
+Learning for Visual Recognition", TPAMI 2023 (https://arxiv.org/abs/2207.11518), on MoCo relations.
+
 Member m has a query embedding q_m, a momentum key k_m of the other view and a queue Q_m of K past keys (all
 L2-normalised). The relation logits are
 
@@ -24,7 +27,7 @@ from torch import Tensor
 from mcl_mm.registry import MODELS
 from mcl_mm.utils.errors import ConfigError
 from ..utils.checks import checked_objective
-from .contrastive import MCL_TERMS, _member_diagonal, member_kl, multi_positive_nll, pairwise_kl
+from .contrastive import MCL_TERMS, member_diagonal, member_kl, multi_positive_nll, pairwise_kl
 
 MOCO_MCL_DEFAULT_WEIGHTS = dict(vcl=1.0, icl=1.0, soft_vcl=1.0, soft_icl=1.0)
 
@@ -71,7 +74,7 @@ def _infonce(logits: Tensor) -> Tensor:
 
 def moco_terms(relations: Tensor, kl_temperature: float, cross: bool = True) -> Dict[str, Tensor]:
     """The MCL terms from :func:`moco_relations`: all four when ``cross``, else ``vcl`` and ``soft_vcl``."""
-    own = _member_diagonal(relations) if cross else relations  # (M, B, 1 + K)
+    own = member_diagonal(relations) if cross else relations  # (M, B, 1 + K)
     terms = dict(vcl=_infonce(own).sum(), soft_vcl=member_kl(own, kl_temperature))
     if cross:
         nll = _infonce(relations)  # (M, M)
@@ -104,12 +107,13 @@ class MoCoMCLLoss(BaseModule):
     """Weighted MCL terms of a MoCo cohort (:func:`moco_contrast_losses`).
 
     Args:
-        loss_weights: any of ``vcl`` (alpha), ``icl`` (beta), ``soft_vcl`` (gamma), ``soft_icl`` (lambda); missing
-            keys take the authors' MoCo weights, all 1 (their main_moco_mcl.py sums the four terms). With every
-            weight but ``vcl`` at 0 the cohort is M independent MoCo runs (the baseline), and the cross-member
-            relations are not computed.
-        tau: contrast temperature.
-        kl_temperature: T of the soft terms.
+        loss_weights (dict, optional): Any of ``vcl`` (alpha), ``icl`` (beta), ``soft_vcl`` (gamma),
+            ``soft_icl`` (lambda); missing keys take the authors' MoCo weights, all 1 (their main_moco_mcl.py
+            sums the four terms); unknown keys and all-zero weights are an error. With every weight but ``vcl``
+            at 0 the cohort is M independent MoCo runs (the baseline), and the cross-member relations are not
+            computed. Defaults to None.
+        tau (float): Contrast temperature. Defaults to 0.07.
+        kl_temperature (float): T of the soft terms. Defaults to 3.0.
     """
 
     def __init__(self, loss_weights: Optional[dict] = None, tau: float = 0.07, kl_temperature: float = 3.0):

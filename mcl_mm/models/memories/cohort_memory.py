@@ -98,16 +98,19 @@ class CohortMemoryBank(BaseModule):
       same whichever rank holds the anchor; the step counter is a buffer, restored on resume.
 
     Args:
-        num_members: M, the cohort size.
-        num_samples: N, the training set size (checked against the dataset at start).
-        feat_dim: D, the embedding size.
-        pos_k: positives drawn per anchor from its class (may include the anchor itself).
-        neg_k: negatives drawn per anchor from other classes, with replacement.
-        momentum: mu of the update rule.
-        fp16: store the banks in half precision (halves their memory; the math stays fp32).
-        seed: seed of the positive / negative draws.
-        compile: run the draws and the update through :func:`torch.compile` (``True`` / ``False`` /
-            ``'auto'``: on CUDA only); the same values, fewer kernels.
+        num_members (int): M, the cohort size.
+        num_samples (int): N, the training set size (checked against the dataset at start).
+        feat_dim (int): D, the embedding size. Defaults to 128.
+        pos_k (int): Positives drawn per anchor from its class (may include the anchor itself). Defaults to 1.
+        neg_k (int): Negatives drawn per anchor from other classes, with replacement. Defaults to 8192.
+        momentum (float): mu of the update rule, in [0, 1). Defaults to 0.5.
+        fp16 (bool): Store the banks in half precision (halves their memory; the math stays fp32).
+            Defaults to False.
+        seed (int): Seed of the positive / negative draws. Defaults to 0.
+        compile (bool or str): Run the draws and the update through :func:`torch.compile` (``True`` /
+            ``False`` / ``'auto'``: on CUDA only); the same values, fewer kernels. Defaults to ``'auto'``.
+        init_cfg (dict or list[dict], optional): Initialization config dict (the banks are not initialised
+            by it). Defaults to None.
     """
 
     def __init__(self,
