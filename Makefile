@@ -14,7 +14,7 @@ study: install
 	$(PYTHON) tools/study.py --out outputs/study --docs docs/study $(STUDY_ARGS)
 
 # pytest-xdist: one worker per core (at most 4); tool runs are forked from a pre-imported interpreter
-# (tests/tool_zygote.py). Tests marked `root` mount a small tmpfs; CI runs as root.
+# (mcl_mm/experiments/zygote.py). Tests marked `root` mount a small tmpfs; CI runs as root.
 PYTEST_PARALLEL := -n auto --maxprocesses=4 --dist worksteal
 
 test: install

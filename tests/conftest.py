@@ -1,8 +1,5 @@
-import json
 import os
 import os.path as osp
-import select
-import signal
 import subprocess
 import sys
 import tempfile
@@ -17,52 +14,24 @@ if os.environ.get('PYTEST_XDIST_WORKER'):
     os.environ['OMP_NUM_THREADS'] = os.environ['MKL_NUM_THREADS'] = '1'
 
 
-class _Zygote:
-    """Client of tests/tool_zygote.py: tool runs as forked children of an interpreter that has imported the
-    stack once (a fresh process each, minus the seconds of imports)."""
-
-    def __init__(self):
-        self.log = tempfile.NamedTemporaryFile(prefix='tool-zygote-', suffix='.log', delete=False).name
-        self.proc = subprocess.Popen([sys.executable, osp.join(REPO, 'tests', 'tool_zygote.py')],
-                                     cwd=REPO,
-                                     stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE,
-                                     stderr=open(self.log, 'w'),
-                                     text=True)
-        if self._answer(300).get('ready') is not True:
-            raise RuntimeError('tool zygote did not start')
-
-    def _answer(self, timeout):
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        line = self.proc.stdout.readline() if ready else ''
-        if not line:
-            raise subprocess.TimeoutExpired(
-                'tool zygote',
-                timeout) if not ready else RuntimeError(f'tool zygote died: {open(self.log).read()[-3000:]}')
-        return json.loads(line)
-
-    def run(self, argv, cwd, env, timeout):
-        with tempfile.NamedTemporaryFile(prefix='tool-', suffix='.log', delete=False) as handle:
-            log = handle.name
-        self.proc.stdin.write(json.dumps(dict(argv=argv, cwd=str(cwd), env=env, log=log)) + '\n')
-        self.proc.stdin.flush()
-        pid = self._answer(60)['pid']
-        try:
-            code = self._answer(timeout)['code']
-        except subprocess.TimeoutExpired:
-            os.killpg(pid, signal.SIGKILL)
-            self._answer(60)
-            raise subprocess.TimeoutExpired(argv, timeout, output=open(log).read()) from None
-        output = open(log, errors='replace').read()
-        os.remove(log)
-        return code, output
+def _zygote_run(zygote, argv, cwd, env, timeout):
+    with tempfile.NamedTemporaryFile(prefix='tool-', suffix='.log', delete=False) as handle:
+        log = handle.name
+    pid = zygote.start(argv, cwd, env, log)
+    try:
+        code = zygote.wait(pid, timeout)
+    except subprocess.TimeoutExpired:
+        raise subprocess.TimeoutExpired(argv, timeout, output=open(log, errors='replace').read()) from None
+    output = open(log, errors='replace').read()
+    os.remove(log)
+    return code, output
 
 
 _ZYGOTE = None
 
 
 def run_tool(script, *args, timeout=900, expect_ok=True, env=None, cwd=REPO):
-    """Run tools/<script> as a fresh process (a forked child of the tool zygote, see tests/tool_zygote.py;
+    """Run tools/<script> as a fresh process (a forked child of the zygote, see mcl_mm/experiments/zygote.py;
     MCL_MM_TEST_NO_ZYGOTE=1 starts a new interpreter instead). Returns (exit code, stdout + stderr)."""
     global _ZYGOTE
     cmd = [osp.join(REPO, 'tools', script), *map(str, args)]
@@ -76,9 +45,10 @@ def run_tool(script, *args, timeout=900, expect_ok=True, env=None, cwd=REPO):
                               env=full_env)
         code, output = proc.returncode, proc.stdout + proc.stderr
     else:
-        if _ZYGOTE is None or _ZYGOTE.proc.poll() is not None:
-            _ZYGOTE = _Zygote()
-        code, output = _ZYGOTE.run(cmd, cwd, full_env, timeout)
+        if _ZYGOTE is None or not _ZYGOTE.alive():
+            from mcl_mm.experiments.zygote import Zygote
+            _ZYGOTE = Zygote(tempfile.NamedTemporaryFile(prefix='tool-zygote-', suffix='.log', delete=False).name)
+        code, output = _zygote_run(_ZYGOTE, cmd, cwd, full_env, timeout)
     if expect_ok and code != 0:
         raise AssertionError(f'{" ".join(cmd)} failed ({code}):\n{output[-6000:]}')
     return code, output
@@ -97,8 +67,9 @@ def cls_data(tmp_path_factory):
 @pytest.fixture(scope='session')
 def coco_data(tmp_path_factory):
     """COCO instances json (boxes + polygons), 4 train and 2 val images of 4 shape classes."""
-    from demo_world import make_coco_instances
     from shapes_world import SHAPE_CLASSES, ShapeObjects
+
+    from mcl_mm.experiments.world import make_coco_instances
     root = tmp_path_factory.mktemp('coco')
     classes = SHAPE_CLASSES[:4]
     make_coco_instances(str(root), 'train', num_images=4, classes=classes, seed=1, drawer=ShapeObjects())

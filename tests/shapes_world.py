@@ -7,8 +7,9 @@ import os.path as osp
 from typing import List, Sequence
 
 import numpy as np
-from demo_world import add_clutter, render_background
 from PIL import Image, ImageDraw, ImageFilter
+
+from mcl_mm.experiments.world import add_clutter, render_background
 
 SHAPE_CLASSES = ('triangle', 'square', 'pentagon', 'star', 'cross', 'circle', 'arrow', 'crescent')
 

@@ -12,13 +12,13 @@ import uuid
 import numpy as np
 import pytest
 import torch
-from demo_world import make_coco_instances, make_semantic_set, make_voc_detection, voc_palette
 from mmengine.config import Config
 from PIL import Image
 from shapes_world import SHAPE_CLASSES, ShapeObjects, make_classification_folder
 
 from mcl_mm.datasets.checks import (check_config_data, check_last_batch, check_runner_data, check_seg_masks,
                                     seg_map_paths)
+from mcl_mm.experiments.world import make_coco_instances, make_semantic_set, make_voc_detection, voc_palette
 from mcl_mm.utils.errors import DataError
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -458,7 +458,7 @@ def test_seg_missing_or_colour_mask_fails(seg_root):
 
 def test_demo_configs_pass_on_demo_data(tmp_path, monkeypatch):
     """Every configs/demo config passes on the demo's own generated world (tools/demo.py, tiny sizes)."""
-    from demo import generate_data
+    from mcl_mm.experiments.demo import generate_data
     generate_data(
         str(tmp_path / 'data' / 'demo'),
         dict(two_digits=(1, 1), digits_cls=(2, 1), coco=(2, 1), voc=(2, 1, 2), seg=(2, 1)),

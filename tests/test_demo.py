@@ -1,9 +1,15 @@
-"""README's main job, --quick: generate -> pretrain MCL and baseline -> extract -> transfer -> table + plots."""
+"""README's main job, --quick: generate -> pretrain MCL and baseline -> extract -> transfer -> table + plots ->
+publish."""
 import csv
+import json
 
 import pytest
 import torch
 from conftest import run_tool
+
+from mcl_mm.experiments.demo import DemoRun, check_published
+from mcl_mm.utils.errors import RunRecordError
+from mcl_mm.utils.logs import last_metrics
 
 pytestmark = pytest.mark.slow
 
@@ -33,6 +39,21 @@ def test_quick_demo_end_to_end(tmp_path):
     assert table in log  # printed at the end
     # The host is named: results differ between CPU kinds.
     assert f'CPU cores, torch {torch.__version__}' in table.splitlines()[-1]
+    # The user's path ends with a published model that mmpretrain loads and that scores what training logged.
+    published = sorted(p.name for p in (out / 'published').iterdir())
+    assert len(published) == 3 and {p.rsplit('.', 1)[1] for p in published} == {'pth', 'py', 'json'}, published
+    meta = json.load(open(out / 'published' / next(p for p in published if p.endswith('.json'))))
+    assert meta['member'] == 0 and meta['keys'] == 'backbone.* + head.*'
+    logged = last_metrics(str(out / 'pretrain' / 'mcl' / 's0'), ['cohort/member_0/top1'])['cohort/member_0/top1']
+    assert meta['val_accuracy']['member_top1'] == logged
+    weights = next(p for p in published if p.endswith('.pth'))
+    assert f'`published/{weights}`' in table and f'top-1 {logged:.2f} on the 100 held-out images' in table
+    # The check compares for real: a record that disagrees with the published weights fails the demo.
+    sidecar = out / 'published' / next(p for p in published if p.endswith('.json'))
+    meta['val_accuracy']['member_top1'] = logged + 1.0
+    sidecar.write_text(json.dumps(meta))
+    with pytest.raises(RunRecordError, match='not the trained member'):
+        check_published(DemoRun(out=str(out), seeds=1), str(tmp_path / 'data' / 'demo'))
 
 
 def test_quick_selfsup_demo_end_to_end(tmp_path):

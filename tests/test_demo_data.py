@@ -1,9 +1,10 @@
 """The demo's generated world loads through mmpretrain's, mmdet's and mmseg's own dataset classes."""
 import numpy as np
 import pytest
-from demo_world import make_coco_instances, make_semantic_set, make_voc_detection, voc_palette
 from PIL import Image
 from shapes_world import SHAPE_CLASSES, ShapeObjects, make_classification_folder
+
+from mcl_mm.experiments.world import make_coco_instances, make_semantic_set, make_voc_detection, voc_palette
 
 SHAPES = tuple(sorted(SHAPE_CLASSES))
 

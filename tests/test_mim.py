@@ -30,7 +30,7 @@ def mim(*args, cwd):
 
 @pytest.fixture(scope='module')
 def digits(tmp_path_factory):
-    from demo_world import make_digit_classification_folder
+    from mcl_mm.experiments.world import make_digit_classification_folder
     root = tmp_path_factory.mktemp('digits_cls')
     make_digit_classification_folder(str(root), train_per_class=3, val_per_class=2, image_size=32, seed=0)
     return str(root)

@@ -100,7 +100,7 @@ def _text_log_run(root, name='tb_only'):
 
 
 def test_records_come_from_the_text_log_when_the_run_has_no_scalars_json(tmp_path):
-    from mcl_mm.utils.results import scalar_records
+    from mcl_mm.utils.logs import scalar_records
     records = scalar_records(str(_text_log_run(tmp_path)))
     assert [r['step'] for r in records] == [20, 1, 78, 2]  # train: (epoch - 1) * 39 + i; val: the epoch
     assert records[0]['lr'] == 0.05 and records[0]['loss_ce_m1'] == 3.1818 and 'eta' not in records[0]
@@ -119,7 +119,8 @@ def test_records_come_from_the_text_log_when_the_run_has_no_scalars_json(tmp_pat
 
 
 def test_a_run_without_any_readable_log_is_named(tmp_path):
-    from mcl_mm.utils.results import RunRecordError, scalar_records
+    from mcl_mm.utils.errors import RunRecordError
+    from mcl_mm.utils.logs import scalar_records
     run = tmp_path / 'w' / '20261128_024907' / 'vis_data'
     run.mkdir(parents=True)
     (run / 'events.out.tfevents.1764298147.host').write_bytes(b'\x00')
@@ -151,7 +152,7 @@ def test_plot_curves_draws_every_member_and_loss_term(tmp_path):
     _, out = run_tool('analysis_tools/plot_curves.py', scalars, text, '--label', 'scalars', 'text', '--out',
                       tmp_path / 'c.png')
     assert 'wrote' in out and (tmp_path / 'c.png').stat().st_size > 10000
-    from mcl_mm.utils.results import curve_figure
+    from mcl_mm.experiments.report import curve_figure
     loss_ax, val_ax = curve_figure({'a': str(scalars), 'b': str(text)}).axes
     loss_labels = {line.get_label() for line in loss_ax.lines}
     val_labels = {line.get_label() for line in val_ax.lines}
@@ -169,7 +170,7 @@ def test_the_planned_length_comes_from_the_runs_own_config_dump(tmp_path):
     import os
     import time
 
-    from mcl_mm.utils.results import planned_length
+    from mcl_mm.utils.logs import planned_length
     (tmp_path / 'cfg.py').write_text("_base_ = 'mine.py'\n")  # the user's own config: not data, skipped
     (tmp_path / '20261203_101010').mkdir()
     (tmp_path / '20261203_101010' / 'cfg.py').write_text('# dump\ntrain_cfg = dict(max_epochs=2)\n')

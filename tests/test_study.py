@@ -2,15 +2,14 @@
 import csv
 import math
 import statistics
-import sys
 
 import numpy as np
 import pytest
 from conftest import REPO, run_tool
-from demo_world import DigitObjects, make_digit_classification_folder
 
-sys.path.insert(0, f'{REPO}/tools')
-import study  # noqa: E402
+from mcl_mm.experiments import study
+from mcl_mm.experiments.report import paired_interval
+from mcl_mm.experiments.world import DigitObjects, make_digit_classification_folder
 
 
 def test_two_digit_world_has_100_classes_from_disjoint_writers(tmp_path):
@@ -38,11 +37,11 @@ def test_paired_interval_against_hand_computation():
     mean = sum(diffs) / 5
     sd = math.sqrt(sum((d - mean)**2 for d in diffs) / 4)
     half = 2.7764451051977987 * sd / math.sqrt(5)  # t(0.975, 4 degrees of freedom), from a table
-    got = study.paired_interval(values, reference)
+    got = paired_interval(values, reference)
     assert got == pytest.approx((mean, mean - half, mean + half), rel=1e-9)
-    assert math.isnan(study.paired_interval([1.0], [0.5])[1])
+    assert math.isnan(paired_interval([1.0], [0.5])[1])
     with pytest.raises(ValueError):
-        study.paired_interval([1.0, 2.0], [1.0])  # unpaired seeds are an error, not a silent truncation
+        paired_interval([1.0, 2.0], [1.0])  # unpaired seeds are an error, not a silent truncation
 
 
 def test_every_arm_shares_the_recipe_and_differs_only_in_its_objective():

@@ -105,8 +105,9 @@ def test_publish_model_is_backbone_only_hash_named_with_metadata(tmp_path, cohor
 @pytest.fixture(scope='module')
 def bench_data(tmp_path_factory):
     """The stock dataset layouts under ``data/`` exactly as the mmdet / mmseg configs expect them."""
-    from demo_world import make_coco_instances, make_semantic_set, make_voc_detection
     from shapes_world import ShapeObjects
+
+    from mcl_mm.experiments.world import make_coco_instances, make_semantic_set, make_voc_detection
     shapes = ShapeObjects()
     root = tmp_path_factory.mktemp('bench')
     data = root / 'data'

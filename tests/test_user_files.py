@@ -14,13 +14,13 @@ import pytest
 import torch
 from conftest import BANK, COHORT_TEST_CONFIG, REPO, run_tool
 
+from mcl_mm.apis.cohort_checkpoint import load_cohort_checkpoint
+from mcl_mm.apis.runner import CfgOptionsAction, lock_work_dir
 from mcl_mm.engine.atomic_io import atomic_write_files, repair_last_checkpoint
 from mcl_mm.engine.checkpoint import (UNSAFE_FLAG, CheckpointLoadError, allow_full_unpickling, check_resumable,
                                       load_checkpoint_file)
 from mcl_mm.engine.runtime import DUMP_MARK
-from mcl_mm.utils.cohort_checkpoint import load_cohort_checkpoint
 from mcl_mm.utils.errors import CohortCheckpointError, UnsafeConfigError, WorkDirBusyError
-from mcl_mm.utils.runner import CfgOptionsAction, lock_work_dir
 from mcl_mm.utils.safe_config import MAX_CONFIG_TEXT, config_from_data_text
 
 MCL_BASE = osp.join(REPO, 'configs/mcl/mcl_resnet18x2_8xb32-100e_in1k.py')
@@ -114,7 +114,7 @@ def test_a_stored_config_is_capped_and_must_be_text(tmp_path):
     for path, needle in cases:
         with pytest.raises(CohortCheckpointError, match=needle):
             load_cohort_checkpoint(path)
-    from mcl_mm.utils.export import verify_backbone
+    from mcl_mm.apis.export import verify_backbone
     for crafted in (dict(type='ResNet',
                          depth='abc'), dict(type='NoSuchBackbone'), dict(type='ResNet', depth=18, out_indices=[9])):
         with pytest.raises(CohortCheckpointError, match='cannot be built'):
@@ -148,7 +148,7 @@ def test_a_config_kept_in_the_work_dir_is_never_replaced(tmp_path, cls_data):
 
 
 def _hold_lock(work_dir):
-    script = ('import sys, time; from mcl_mm.utils.runner import lock_work_dir; lock_work_dir(sys.argv[1]); '
+    script = ('import sys, time; from mcl_mm.apis.runner import lock_work_dir; lock_work_dir(sys.argv[1]); '
               'print("locked", flush=True); time.sleep(120)')
     proc = subprocess.Popen([sys.executable, '-c', script, str(work_dir)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == 'locked'
@@ -229,8 +229,8 @@ def test_a_read_only_destination_is_refused_before_any_work(small_disk):
     test_tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(test_tool)
 
+    from mcl_mm.apis.runner import check_work_dir
     from mcl_mm.utils.errors import ToolInputError
-    from mcl_mm.utils.runner import check_work_dir
     subprocess.run(['mount', '-o', 'remount,ro', str(small_disk)], check=True)
     with pytest.raises(ToolInputError, match='is not writable'):
         test_tool.check_out_file(str(small_disk / 'preds.pkl'), inputs=())

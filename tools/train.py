@@ -10,86 +10,26 @@ import argparse
 import os
 import os.path as osp
 
+from mcl_mm.apis import build_runner, load_config
+from mcl_mm.apis.runner import (add_train_arguments, check_work_dir, lock_work_dir, merge_train_args,
+                                parse_with_launcher, run_loop)
 from mcl_mm.datasets.checks import check_config_data, check_runner_data
 from mcl_mm.engine import check_resumable, repair_last_checkpoint
-from mcl_mm.utils import build_runner, load_config
 from mcl_mm.utils.cli import ToolInputError, run_tool
-from mcl_mm.utils.runner import (CfgOptionsAction, add_unsafe_pickle_flag, check_work_dir, lock_work_dir,
-                                 parse_with_launcher, run_loop)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a model (mcl_mm / mmpretrain / mmdet / mmseg config)')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and checkpoints')
-    parser.add_argument(
-        '--resume',
-        nargs='?',
-        type=str,
-        const='auto',
-        help='resume from the given checkpoint; without a path, from the latest checkpoint in the work dir')
-    parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision training')
-    parser.add_argument('--no-validate', action='store_true', help='do not validate during training')
-    parser.add_argument('--auto-scale-lr', action='store_true', help='scale the LR by the actual batch size')
-    parser.add_argument('--no-pin-memory', action='store_true', help='disable pin_memory in the dataloaders')
-    parser.add_argument(
-        '--no-persistent-workers', action='store_true', help='disable persistent_workers in the dataloaders')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=CfgOptionsAction,
-        help='override config settings, e.g. model.loss.tau=0.1 (key=value, xxx=[a,b] for lists)')
-    add_unsafe_pickle_flag(parser)
+    add_train_arguments(parser)
     return parse_with_launcher(parser, argv)
-
-
-def merge_args(cfg, args):
-    """Fold the command-line flags into the config, as mmpretrain / mmdet tools do."""
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-
-    if args.amp:
-        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper == 'AmpOptimWrapper':
-            print('AMP is already enabled in the config.')
-        else:
-            if optim_wrapper != 'OptimWrapper':
-                raise ValueError(f'--amp supports OptimWrapper configs, this one uses {optim_wrapper}')
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-
-    if args.resume is not None:  # 'auto' finds its checkpoint in main(), once this run holds the work dir
-        cfg.resume = True
-        cfg.load_from = None if args.resume == 'auto' else args.resume
-
-    if args.no_validate:
-        cfg.val_cfg = None
-        cfg.val_dataloader = None
-        cfg.val_evaluator = None
-
-    if args.auto_scale_lr:
-        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
-            raise ValueError('--auto-scale-lr needs `auto_scale_lr = dict(base_batch_size=...)` in the config')
-        cfg.auto_scale_lr.enable = True
-
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        if cfg.get(loader) is None:
-            continue
-        if args.no_pin_memory:
-            cfg[loader]['pin_memory'] = False
-        if args.no_persistent_workers:
-            cfg[loader]['persistent_workers'] = False
-    return cfg
 
 
 def main(argv=None):
     args = parse_args(argv)
     cfg = run_tool('train', load_config, args.config, args.cfg_options, extra_errors=(SyntaxError, ))
     run_tool('train', check_resume_path, args.resume)
-    cfg = run_tool('train', merge_args, cfg, args, extra_errors=(ValueError, ))
+    cfg = run_tool('train', merge_train_args, cfg, args, args.config, extra_errors=(ValueError, ))
     run_tool('train', check_work_dir, cfg.work_dir)
     run_tool('train', lock_work_dir, cfg.work_dir, args.launcher)
     if args.resume == 'auto':

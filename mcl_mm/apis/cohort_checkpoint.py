@@ -12,8 +12,8 @@ from torch import nn
 
 from mcl_mm.engine.atomic_io import atomic_write_bytes
 from mcl_mm.engine.checkpoint import load_checkpoint_file
-from .errors import CohortCheckpointError, UnsafeConfigError
-from .safe_config import config_from_data_text
+from mcl_mm.utils.errors import CohortCheckpointError, UnsafeConfigError
+from mcl_mm.utils.safe_config import config_from_data_text
 
 MEMBER_KEY = re.compile(r'^members\.(\d+)\.')
 

@@ -17,7 +17,7 @@ from typing import Optional, Tuple
 from mmengine.config import Config
 
 from mcl_mm.engine.checkpoint import load_checkpoint_file
-from .cli import ToolInputError
+from mcl_mm.utils.cli import ToolInputError
 from .cohort_checkpoint import MEMBER_KEY, CohortCheckpointError, num_members, strict_load
 
 COHORT, PUBLISHED, EXTRACTED = 'cohort training checkpoint', 'published member (publish_model)', \

@@ -5,17 +5,18 @@ import datetime
 import glob
 import hashlib
 import json
+import os
 import os.path as osp
 import re
 import warnings
 from typing import Optional, Tuple
 
 from mcl_mm.engine.atomic_io import atomic_write_files
+from mcl_mm.utils.errors import RunRecordError
+from mcl_mm.utils.logs import scalar_records
 from .cohort_checkpoint import (check_finite, check_member, check_output_paths, load_cohort_checkpoint,
                                 member_model_config, member_weights, serialize)
-from .errors import RunRecordError
 from .export import verify_backbone
-from .results import scalar_records
 
 
 def _val_accuracy(checkpoint: str, ckpt_meta: dict, member: int) -> Optional[dict]:
@@ -195,3 +196,32 @@ def publish_member(in_file: str,
     outputs[sidecar] = json.dumps(side, indent=2).encode()
     atomic_write_files(outputs)  # all three or none: a full disk leaves nothing half-published
     return final, meta
+
+
+def published_top1(config: str, checkpoint: str, image_folder: str, batch_size: int = 32) -> Tuple[float, int]:
+    """(top-1 in %, number of images) of a published member on an image folder (``<class>/<image>``), loaded
+    the way its users load it: ``mmpretrain.get_model(config, pretrained=checkpoint)``, the published test
+    pipeline, classes in the published ``dataset_meta`` order. The config must hold the head (``--with-head``)."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.dataset import pseudo_collate
+    from mmpretrain import get_model
+    from mmpretrain.datasets import CustomDataset
+
+    cfg = Config.fromfile(config)
+    if 'head' not in cfg.model:
+        raise RunRecordError(f'{config} has no classifier head: publish with --with-head to evaluate it')
+    model = get_model(config, pretrained=checkpoint, device='cpu').eval()
+    classes = (cfg.get('dataset_meta') or {}).get('classes')
+    folders = sorted(d for d in os.listdir(image_folder) if osp.isdir(osp.join(image_folder, d)))
+    if classes is not None and list(classes) != folders:  # CustomDataset labels the sorted folders 0, 1, ...
+        raise RunRecordError(f'{image_folder} has the class folders {folders[:5]}..., the published model the '
+                             f'classes {list(classes)[:5]}...: not the same classes in the same order')
+    dataset = CustomDataset(data_root=image_folder, pipeline=cfg.test_pipeline, classes=classes)
+    correct = 0
+    with torch.no_grad():
+        for start in range(0, len(dataset), batch_size):
+            batch = pseudo_collate([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
+            for sample in model.test_step(batch):
+                correct += int(sample.pred_label.item() == sample.gt_label.item())
+    return 100.0 * correct / len(dataset), len(dataset)

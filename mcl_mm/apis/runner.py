@@ -12,9 +12,9 @@ from mmengine.runner import Runner
 
 from mcl_mm.engine.checkpoint import UNSAFE_FLAG, allow_full_unpickling, load_checkpoint_file
 from mcl_mm.engine.runtime import install_runtime_patches
-from .cli import disk_error_message, error_line
+from mcl_mm.utils.cli import disk_error_message, error_line
+from mcl_mm.utils.errors import USER_ERRORS, CohortCheckpointError, ConfigError, ToolInputError, WorkDirBusyError
 from .cohort_checkpoint import strict_load
-from .errors import USER_ERRORS, CohortCheckpointError, ConfigError, ToolInputError, WorkDirBusyError
 
 
 class CfgOptionsAction(DictAction):
@@ -279,3 +279,68 @@ def run_loop(runner: Runner, loop: str):
                              'another model or optimizer (its parameter groups do not match this config); resume '
                              'with the config it was trained with') from None
         raise
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of tools/train.py after CONFIG (also taken by tools/preflight.py, which checks that run)."""
+    parser.add_argument('--work-dir', help='the dir to save logs and checkpoints')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint; without a path, from the latest checkpoint in the work dir')
+    parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision training')
+    parser.add_argument('--no-validate', action='store_true', help='do not validate during training')
+    parser.add_argument('--auto-scale-lr', action='store_true', help='scale the LR by the actual batch size')
+    parser.add_argument('--no-pin-memory', action='store_true', help='disable pin_memory in the dataloaders')
+    parser.add_argument(
+        '--no-persistent-workers', action='store_true', help='disable persistent_workers in the dataloaders')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=CfgOptionsAction,
+        help='override config settings, e.g. model.loss.tau=0.1 (key=value, xxx=[a,b] for lists)')
+    add_unsafe_pickle_flag(parser)
+
+
+def merge_train_args(cfg: Config, args: argparse.Namespace, config: str) -> Config:
+    """Fold the command-line flags into the config, as mmpretrain / mmdet tools do."""
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
+
+    if args.amp:
+        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if optim_wrapper == 'AmpOptimWrapper':
+            print('AMP is already enabled in the config.')
+        else:
+            if optim_wrapper != 'OptimWrapper':
+                raise ValueError(f'--amp supports OptimWrapper configs, this one uses {optim_wrapper}')
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+    if args.resume is not None:  # 'auto' finds its checkpoint in main(), once this run holds the work dir
+        cfg.resume = True
+        cfg.load_from = None if args.resume == 'auto' else args.resume
+
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+            raise ValueError('--auto-scale-lr needs `auto_scale_lr = dict(base_batch_size=...)` in the config')
+        cfg.auto_scale_lr.enable = True
+
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(loader) is None:
+            continue
+        if args.no_pin_memory:
+            cfg[loader]['pin_memory'] = False
+        if args.no_persistent_workers:
+            cfg[loader]['persistent_workers'] = False
+    return cfg

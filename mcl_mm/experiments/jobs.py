@@ -1,81 +1,167 @@
 """Running a plan of tools/*.py jobs (dependencies first, a few at a time) with tagged progress and an ETA.
 
-Used by tools/demo.py and tools/study.py: each job is an ordinary tools/train.py (or extract/test) command,
+Used by the demo and the studies: each job is an ordinary tools/train.py (or extract/test) command,
 so every run can be repeated by hand from its logged command line.
 """
 import os
 import os.path as osp
 import re
 import shutil
+import signal
 import subprocess
-import threading
+import sys
 import time
 from dataclasses import dataclass, field
-from typing import List
+from typing import List, Tuple
 
 PROGRESS = re.compile(r'(Epoch|Iter)\((train|val|test)\)|Traceback|Error')
 
 
 @dataclass
 class Job:
+    """One command of a plan.
+
+    Args:
+        tag (str): Unique name, also the log's name (``pretrain/mcl/s0`` -> ``pretrain_mcl_s0.log``).
+        cmd (list[str]): ``[sys.executable, 'tools/<script>.py', *args]``.
+        cost (float): Relative estimate of its time, for the ETA.
+        deps (list[str]): Tags that must have finished first. Defaults to [].
+        work_dir (str): Wiped before the job starts, so results never mix with an earlier run's. Defaults to ''.
+    """
     tag: str
     cmd: List[str]
-    cost: float  # relative estimate, for the ETA
+    cost: float
     log: str = ''
     deps: List[str] = field(default_factory=list)
-    work_dir: str = ''  # wiped before the job starts: results never mix with an earlier run's
+    work_dir: str = ''
+
+
+class _Processes:
+    """Starts jobs as children of a zygote (one interpreter that imported the stack once, see
+    :mod:`mcl_mm.experiments.zygote`), or as new interpreters where ``MCL_MM_NO_ZYGOTE=1``."""
+
+    def __init__(self, log_dir: str):
+        self.zygote = None
+        self.popen = {}
+        if os.environ.get('MCL_MM_NO_ZYGOTE') != '1':
+            from .zygote import Zygote
+            self.zygote = Zygote(osp.join(log_dir, 'zygote.log'))
+
+    def start(self, job: Job, cwd: str, env: dict) -> int:
+        if self.zygote is not None and job.cmd[0] == sys.executable:
+            return self.zygote.start(job.cmd[1:], cwd, env, job.log)
+        with open(job.log, 'a') as log:
+            proc = subprocess.Popen(
+                job.cmd,
+                cwd=cwd,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True)
+        self.popen[proc.pid] = proc
+        return proc.pid
+
+    def ended(self) -> List[Tuple[int, int]]:
+        ended = self.zygote.ended(timeout=0.2) if self.zygote is not None else []
+        if self.zygote is None:
+            time.sleep(0.2)
+        for pid, proc in list(self.popen.items()):
+            if proc.poll() is not None:
+                ended.append((pid, proc.returncode))
+                del self.popen[pid]
+        return ended
+
+    def kill(self, pid: int) -> None:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def close(self) -> None:
+        if self.zygote is not None:
+            self.zygote.close()
 
 
 def run_jobs(jobs: List[Job], log_dir: str, cwd: str, parallel: int, name: str) -> None:
-    """Run ``jobs`` up to ``parallel`` at a time (each with cores / parallel threads); stream each job's
-    progress lines with its tag; on the first failure stop the others and exit with the failed job's log."""
+    """Run ``jobs`` up to ``parallel`` at a time (each with cores / parallel threads), dependencies first, the
+    ready job with the longest chain of work behind it first (list order among equals); print each job's
+    progress lines with its tag and an ETA; on the first failure stop the others and exit with the failed job's
+    log. Ctrl-C stops every job too."""
     os.makedirs(log_dir, exist_ok=True)
     threads = str(max(1, (os.cpu_count() or 2) // parallel))
     env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, PYTHONUNBUFFERED='1')
-    pending, running, done = list(jobs), {}, set()
+    rank = _critical_path(jobs)
+    pending, running, done = sorted(jobs, key=lambda j: -rank[j.tag]), {}, set()  # running: pid -> [job, offset]
     total_cost, done_cost, start = sum(j.cost for j in jobs), 0.0, time.time()
+    processes = _Processes(log_dir) if jobs else None
+    try:
+        while pending or running:
+            for job in [j for j in pending if all(d in done for d in j.deps)]:
+                if len(running) >= parallel:
+                    break
+                job.log = osp.join(log_dir, job.tag.replace('/', '_') + '.log')
+                if job.work_dir:
+                    shutil.rmtree(job.work_dir, ignore_errors=True)
+                with open(job.log, 'w') as log:
+                    log.write('# ' + ' '.join(job.cmd) + '\n')
+                running[processes.start(job, cwd, env)] = [job, 0]
+                pending.remove(job)
+                print(f'[{name}] start {job.tag}', flush=True)
+            ended = processes.ended()
+            for state in running.values():
+                state[1] = _print_progress(*state)
+            for pid, code in ended:
+                job, _ = running.pop(pid)
+                if code != 0:
+                    with open(job.log, errors='replace') as log:
+                        tail = log.read()[-4000:]
+                    raise SystemExit(f'[{name}] {job.tag} failed (exit {code}); log {job.log}:\n{tail}')
+                done.add(job.tag)
+                done_cost += job.cost
+                elapsed = time.time() - start
+                eta = elapsed / done_cost * (total_cost - done_cost)
+                print(
+                    f'[{name}] done {job.tag} | {len(done)}/{len(jobs)} jobs | elapsed {elapsed / 60:.1f} min | '
+                    f'ETA {eta / 60:.1f} min',
+                    flush=True)
+    finally:
+        for pid in running:
+            processes.kill(pid)
+        if processes is not None:
+            processes.close()
 
-    def pump(job, proc):
-        with open(job.log, 'w') as log:
-            log.write('# ' + ' '.join(job.cmd) + '\n')
-            for line in proc.stdout:
-                log.write(line)
-                if PROGRESS.search(line) and 'mmengine - INFO -' in line:
-                    print(f'[{job.tag}] {line.split("mmengine - INFO - ")[-1].rstrip()[:150]}', flush=True)
 
-    while pending or running:
-        for job in [j for j in pending if all(d in done for d in j.deps)]:
-            if len(running) >= parallel:
-                break
-            job.log = osp.join(log_dir, job.tag.replace('/', '_') + '.log')
-            if job.work_dir:
-                shutil.rmtree(job.work_dir, ignore_errors=True)
-            proc = subprocess.Popen(
-                job.cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            reader = threading.Thread(target=pump, args=(job, proc), daemon=True)
-            reader.start()
-            running[job.tag] = (job, proc, reader)
-            pending.remove(job)
-            print(f'[{name}] start {job.tag}', flush=True)
-        time.sleep(0.2)
-        for tag, (job, proc, reader) in list(running.items()):
-            if proc.poll() is None:
-                continue
-            reader.join()
-            del running[tag]
-            if proc.returncode != 0:
-                for _, other, _ in running.values():
-                    other.kill()
-                tail = open(job.log).read()[-4000:]
-                raise SystemExit(f'[{name}] {tag} failed (exit {proc.returncode}); log {job.log}:\n{tail}')
-            done.add(tag)
-            done_cost += job.cost
-            elapsed = time.time() - start
-            eta = elapsed / done_cost * (total_cost - done_cost)
-            print(
-                f'[{name}] done {tag} | {len(done)}/{len(jobs)} jobs | elapsed {elapsed / 60:.1f} min | '
-                f'ETA {eta / 60:.1f} min',
-                flush=True)
+def _critical_path(jobs: List[Job]) -> dict:
+    """tag -> the cost of the job plus the longest chain of jobs waiting on it. Starting the ready job with the
+    longest chain first keeps every core busy to the end (a long job started last would run alone)."""
+    children = {job.tag: [] for job in jobs}
+    for job in jobs:
+        for dep in job.deps:
+            if dep in children:
+                children[dep].append(job)
+    rank = {}
+
+    def chain(job: Job) -> float:
+        if job.tag not in rank:
+            rank[job.tag] = job.cost + max((chain(child) for child in children[job.tag]), default=0.0)
+        return rank[job.tag]
+
+    for job in jobs:
+        chain(job)
+    return rank
+
+
+def _print_progress(job: Job, offset: int) -> int:
+    """Print the progress lines the job logged since ``offset``; returns the new offset (whole lines only)."""
+    with open(job.log, 'rb') as log:
+        log.seek(offset)
+        text = log.read()
+    complete = text.rfind(b'\n') + 1
+    for line in text[:complete].decode(errors='replace').splitlines():
+        if PROGRESS.search(line) and 'mmengine - INFO -' in line:
+            print(f'[{job.tag}] {line.split("mmengine - INFO - ")[-1].rstrip()[:150]}', flush=True)
+    return offset + complete
 
 
 def host_description() -> str:

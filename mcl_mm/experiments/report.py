@@ -1,17 +1,17 @@
-"""Reading metrics from mmengine work dirs and writing comparison tables (markdown, CSV) and bar charts."""
+"""Comparison tables (markdown, CSV), paired intervals and charts of runs, shared by the demo, the study, the transfer
+study and tools/analysis_tools/collect_*.py."""
 import csv
-import glob
-import json
 import math
 import os
 import os.path as osp
-import re
 import statistics
 import warnings
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .errors import RunRecordError, UnsafeConfigError
+from mcl_mm.utils.cli import run_tool
+from mcl_mm.utils.errors import RunRecordError
+from mcl_mm.utils.logs import last_metrics, run_status, scalar_records
 
 TRANSFER_METRICS = OrderedDict([
     ('coco/bbox_mAP', 'box AP'),
@@ -71,7 +71,6 @@ def collector_cli(argv, tool: str, description: str, **collect_kwargs) -> None:
     """The shared command line of tools/analysis_tools/collect_*.py: ``--run LABEL=WORK_DIR ... --out DIR``."""
     import argparse
 
-    from .cli import run_tool
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument('--run', action='append', required=True, help='LABEL=WORK_DIR (repeatable)')
     parser.add_argument('--out', required=True, help='output folder for the table (.md, .csv) and chart (.png)')
@@ -87,128 +86,6 @@ def collector_cli(argv, tool: str, description: str, **collect_kwargs) -> None:
     name = collect_kwargs['name']
     print(markdown)
     print(f'written: {args.out}/{name}.md, {name}.csv' + (f', {chart}' if chart else ''))
-
-
-def read_scalars(path: str) -> List[dict]:
-    """The records of one ``scalars.json``. A cut-off last line (the run was killed while writing it) is
-    skipped with a warning; an unreadable line elsewhere is an error naming the file and line."""
-    with open(path) as f:
-        lines = [line for line in f.read().splitlines() if line.strip()]
-    records = []
-    for number, line in enumerate(lines, 1):
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            if number == len(lines):
-                warnings.warn(f'{path}: the last line is cut off (the run was interrupted while logging); '
-                              'it is left out')
-                continue
-            raise RunRecordError(f'{path}: line {number} is not a JSON record; the log is damaged') from None
-    return records
-
-
-_LOG_LINE = re.compile(r'mmengine - INFO - (Epoch|Iter)\((train|val)\)\s*((?:\[\s*[\d/]+\s*\])+)\s*(.*)$')
-_LOG_VALUE = re.compile(r'([\w./-]+): (-?[\d.]+(?:e[-+]?\d+)?)(?=\s|$)')
-
-
-def read_text_log(path: str) -> List[dict]:
-    """Records (as ``scalars.json`` holds them) from mmengine's text log: the training and validation lines
-    it always writes, whatever the visualization backends. Train records are stepped by iteration, epoch-based
-    validation by epoch, iteration-based validation by the last training iteration."""
-    records, last_iter = [], 0
-    with open(path, errors='replace') as f:
-        for line in f:
-            match = _LOG_LINE.search(line.rstrip('\n'))
-            if not match:
-                continue
-            unit, phase, brackets, rest = match.groups()
-            counters = [part.strip() for part in re.findall(r'\[([^\]]*)\]', brackets)]
-            values = {key: float(value) for key, value in _LOG_VALUE.findall(rest)}
-            if not values:
-                continue
-            if phase == 'train':
-                done, per = (int(x) for x in counters[-1].split('/'))
-                step = (int(counters[0]) - 1) * per + done if unit == 'Epoch' else done
-                last_iter = step
-            else:
-                step = int(counters[0]) if unit == 'Epoch' and len(counters) > 1 else last_iter
-            records.append(dict(values, step=step))
-    return records
-
-
-def scalar_records(work_dir: str) -> List[dict]:
-    """Every record of every run (timestamped sub-folder, resumed runs included) under a work dir, in order.
-
-    Read from ``vis_data/scalars.json`` (mmengine's LocalVisBackend); a run that logged only to TensorBoard or
-    W&B is read from its text log instead. A work dir with neither is an error naming what it holds."""
-    records, runs = [], sorted(d for d in glob.glob(osp.join(work_dir, '*')) if osp.isdir(d))
-    for run in runs:
-        scalars = osp.join(run, 'vis_data', 'scalars.json')
-        text_log = osp.join(run, f'{osp.basename(run)}.log')
-        if osp.exists(scalars):
-            records += read_scalars(scalars)
-        elif osp.exists(text_log):
-            records += read_text_log(text_log)
-    if not records and runs:
-        found = sorted({osp.basename(p)
-                        for p in glob.glob(osp.join(work_dir, '*', 'vis_data', '*'))}
-                       | {osp.basename(p)
-                          for p in glob.glob(osp.join(work_dir, '*', '*'))})
-        if found:
-            raise RunRecordError(f'{work_dir}: no vis_data/scalars.json and no <timestamp>.log with metrics in its '
-                                 f'run folders (found: {", ".join(found[:8])}); keep LocalVisBackend in '
-                                 'vis_backends or the text log mmengine writes')
-    return records
-
-
-def planned_length(work_dir: str) -> Optional[Tuple[str, int]]:
-    """(``'epoch'`` or ``'iter'``, the configured last one) from the config mmengine dumps into the work dir,
-    read as data (never executed); None when no dump is readable."""
-    from .safe_config import config_from_data_text
-
-    # The dump lies in the work dir, or in its run folder (<timestamp>/) when a config of the user's has its name.
-    dumps = glob.glob(osp.join(work_dir, '*.py')) + [
-        p for p in glob.glob(osp.join(work_dir, '*', '*.py'))
-        if re.fullmatch(r'\d{8}_\d{6}', osp.basename(osp.dirname(p)))
-    ]
-    for path in sorted(dumps, key=osp.getmtime, reverse=True):
-        try:
-            with open(path) as f:
-                cfg = config_from_data_text(f.read(), path)
-        except (OSError, UnsafeConfigError):
-            continue
-        train_cfg = cfg.get('train_cfg') or {}
-        if 'max_epochs' in train_cfg:
-            return 'epoch', int(train_cfg['max_epochs'])
-        if 'max_iters' in train_cfg:
-            return 'iter', int(train_cfg['max_iters'])
-    return None
-
-
-def run_status(work_dir: str, keys: Sequence[str]) -> Tuple[bool, str]:
-    """(finished, why): finished = a record holding one of ``keys`` at the configured last epoch / iteration
-    (mmengine always validates there)."""
-    plan = planned_length(work_dir)
-    if plan is None:
-        return False, f'{work_dir} holds no readable config dump, so its planned length is unknown'
-    unit, last = plan
-    steps = [r.get('step') for r in scalar_records(work_dir) if any(k in r for k in keys)]
-    if last in steps:
-        return True, ''
-    reached = max((s for s in steps if isinstance(s, int)), default=None)
-    return False, f'{work_dir} stopped before its last {unit} ({unit} {last}; last evaluated: {reached})'
-
-
-def last_metrics(work_dir: str, keys: Sequence[str]) -> Dict[str, float]:
-    """The latest value of each of ``keys`` found in the work dir's logs."""
-    found = {}
-    for record in scalar_records(work_dir):
-        for key in keys:
-            if key in record:
-                found[key] = record[key]
-    if not found:
-        raise RunRecordError(f'no {", ".join(keys)} in {work_dir}: it has no validation record of these metrics')
-    return found
 
 
 def t_quantile_975(dof: int) -> float:
@@ -240,19 +117,29 @@ def summarise(values: List[float]) -> str:
     return f'{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f} (n={len(values)})'
 
 
-def write_table(rows: 'OrderedDict[str, Dict[str, List[float]]]',
-                columns: 'OrderedDict[str, str]',
-                out_dir: str,
-                name: str,
-                first_column: str = 'initialisation') -> str:
-    """rows: label -> {metric key -> values}; writes <name>.md and <name>.csv, returns the markdown."""
-    os.makedirs(out_dir, exist_ok=True)
+def markdown_table(rows: 'OrderedDict[str, Dict[str, List[float]]]',
+                   columns: 'OrderedDict[str, str]',
+                   first_column: str = 'initialisation') -> str:
+    """rows: label -> {metric key -> values}; one row per label, ``mean ± std (n=k)`` per metric (the columns
+    no row has are left out)."""
     used = [k for k in columns if any(k in r for r in rows.values())]
     header = [first_column] + [columns[k] for k in used]
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for label, metrics in rows.items():
         lines.append('| ' + ' | '.join([label] + [summarise(metrics.get(k, [])) for k in used]) + ' |')
-    markdown = '\n'.join(lines) + '\n'
+    return '\n'.join(lines) + '\n'
+
+
+def write_table(rows: 'OrderedDict[str, Dict[str, List[float]]]',
+                columns: 'OrderedDict[str, str]',
+                out_dir: str,
+                name: str,
+                first_column: str = 'initialisation') -> str:
+    """:func:`markdown_table` written to <name>.md, with mean, std and n per metric in <name>.csv; returns the
+    markdown."""
+    os.makedirs(out_dir, exist_ok=True)
+    used = [k for k in columns if any(k in r for r in rows.values())]
+    markdown = markdown_table(rows, columns, first_column)
     with open(osp.join(out_dir, f'{name}.md'), 'w') as f:
         f.write(markdown)
     with open(osp.join(out_dir, f'{name}.csv'), 'w', newline='') as f:
@@ -272,20 +159,42 @@ def write_table(rows: 'OrderedDict[str, Dict[str, List[float]]]',
     return markdown
 
 
-def paired_table(per_seed: Dict[str, Dict[str, Dict[int, float]]], pairs: Sequence[Tuple[str, str]],
-                 columns: 'OrderedDict[str, str]', labels: Dict[str, str]) -> str:
+def seed_rows(per_seed: Dict[str, Dict[str, Dict[int, float]]], labels: Dict[str, str]):
+    """arm -> metric -> {seed: value}  ->  label -> metric -> [values in seed order] (the rows of the tables)."""
+    return OrderedDict((labels[arm], {
+        k: [v[s] for s in sorted(v)]
+        for k, v in metrics.items()
+    }) for arm, metrics in per_seed.items())
+
+
+def paired_values(per_seed: Dict[str, Dict[str, Dict[int, float]]], arm: str, reference: str,
+                  metric: str) -> Tuple[List[int], List[float], List[float]]:
+    """The seeds both arms have for ``metric``, and each arm's values on them."""
+    a, r = per_seed[arm].get(metric, {}), per_seed[reference].get(metric, {})
+    common = sorted(set(a) & set(r))
+    return common, [a[s] for s in common], [r[s] for s in common]
+
+
+def paired_table(per_seed: Dict[str, Dict[str, Dict[int, float]]],
+                 pairs: Sequence[Tuple[str, str]],
+                 columns: 'OrderedDict[str, str]',
+                 labels: Dict[str, str],
+                 per_seed_column: Optional[str] = None) -> str:
     """Markdown: one row per (arm, reference) pair, per metric the mean per-seed difference arm - reference and
-    its 95 % t interval over the seeds both have. per_seed: arm -> metric -> {seed: value}."""
+    its 95 % t interval over the seeds both have (n). per_seed: arm -> metric -> {seed: value}.
+    ``per_seed_column``: a metric whose per-seed differences are listed in a last column."""
     used = [k for k in columns if any(k in per_seed[a] and k in per_seed[r] for a, r in pairs)]
-    lines = ['| difference | ' + ' | '.join(columns[k] for k in used) + ' |', '|' + '---|' * (len(used) + 1)]
+    extra = [f'per-seed {columns[per_seed_column]} difference'] if per_seed_column else []
+    header = ['difference'] + [columns[k] for k in used] + extra
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for arm, ref in pairs:
         cells = []
         for k in used:
-            a, r = per_seed[arm].get(k, {}), per_seed[ref].get(k, {})
-            seeds = sorted(set(a) & set(r))
-            cells.append(
-                format_interval(*paired_interval([a[i] for i in seeds], [r[i] for i in seeds])) +
-                f' (n={len(seeds)})' if seeds else '–')
+            seeds, values, reference = paired_values(per_seed, arm, ref, k)
+            cells.append(format_interval(*paired_interval(values, reference)) + f' (n={len(seeds)})' if seeds else '–')
+        if per_seed_column:
+            _, values, reference = paired_values(per_seed, arm, ref, per_seed_column)
+            cells.append(', '.join(f'{v - r:+.2f}' for v, r in zip(values, reference)) or '–')
         lines.append(f'| {labels[arm]} − {labels[ref]} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines) + '\n'
 
@@ -330,6 +239,63 @@ def bar_chart(rows, columns, path: str, title: str, zoom: bool = False) -> Optio
     ax.set_title(title)
     ax.legend(fontsize=8)
     ax.grid(axis='y', alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def seed_scatter(per_seed: Dict[str, Dict[str, Dict[int, float]]], labels: Dict[str, str],
+                 columns: 'OrderedDict[str, str]', path: str) -> str:
+    """One panel per metric: every seed's value of every arm as a point, and the arm's mean ± std."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(columns), figsize=(6 * len(columns), 4), squeeze=False)
+    for ax, (metric, title) in zip(axes[0], columns.items()):
+        for x, arm in enumerate(per_seed):
+            values = list(per_seed[arm].get(metric, {}).values())
+            if not values:
+                continue
+            ax.scatter([x] * len(values), values, s=14, alpha=0.6)
+            spread = statistics.stdev(values) if len(values) > 1 else 0
+            ax.errorbar(x + 0.15, statistics.mean(values), yerr=spread, fmt='o', color='k', capsize=3)
+        ax.set_xticks(range(len(per_seed)), [labels[a] for a in per_seed], rotation=25, ha='right')
+        ax.set(title=f'{title}: seeds, mean ± std')
+        ax.grid(axis='y', alpha=0.3)
+    return _save(fig, path)
+
+
+def paired_difference_plot(per_seed: Dict[str, Dict[str, Dict[int, float]]], pairs: Sequence[Tuple[str, str]],
+                           columns: 'OrderedDict[str, str]', labels: Dict[str, str], path: str) -> str:
+    """One panel per metric: each pair's per-seed differences (points), their mean and 95 % t interval."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(columns), figsize=(6 * len(columns), 4), squeeze=False)
+    for ax, (metric, title) in zip(axes[0], columns.items()):
+        for x, (arm, ref) in enumerate(pairs):
+            _, values, reference = paired_values(per_seed, arm, ref, metric)
+            if not values:
+                continue
+            diffs = [v - r for v, r in zip(values, reference)]
+            mean, low, high = paired_interval(values, reference)
+            ax.scatter([x] * len(diffs), diffs, s=14, alpha=0.6)
+            if not math.isnan(low):
+                ax.errorbar(x + 0.15, mean, yerr=[[mean - low], [high - mean]], fmt='o', color='k', capsize=3)
+        ax.axhline(0, color='grey', linewidth=1)
+        ax.set_xticks(range(len(pairs)), [f'{labels[a]} − {labels[r]}' for a, r in pairs], rotation=25, ha='right')
+        ax.set(title=f'{title}: per-seed difference, mean, 95 % CI')
+        ax.grid(axis='y', alpha=0.3)
+    return _save(fig, path)
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, path: str) -> str:
+    import matplotlib.pyplot as plt
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

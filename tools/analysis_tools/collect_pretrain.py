@@ -8,7 +8,7 @@ of their last validation. Columns: each member's own classifier, the ensemble, a
 classifier (s1..s3) and the v2 aggregate.
 """
 
-from mcl_mm.utils.results import PRETRAIN_METRICS, collector_cli
+from mcl_mm.experiments.report import PRETRAIN_METRICS, collector_cli
 
 
 def main(argv=None):

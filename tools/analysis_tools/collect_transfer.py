@@ -8,7 +8,7 @@ fill one row (e.g. detection and segmentation of the same initialisation); sever
 and metric (seeds) are shown as mean ± std. Metrics: COCO box / mask AP, VOC mAP, mIoU.
 """
 
-from mcl_mm.utils.results import TRANSFER_METRICS, collector_cli
+from mcl_mm.experiments.report import TRANSFER_METRICS, collector_cli
 
 
 def main(argv=None):

@@ -10,8 +10,9 @@ import argparse
 import os.path as osp
 from collections import OrderedDict
 
+from mcl_mm.experiments.report import plot_curves
 from mcl_mm.utils.cli import ToolInputError, run_tool
-from mcl_mm.utils.results import RunRecordError, plot_curves
+from mcl_mm.utils.errors import RunRecordError
 
 
 def main(argv=None):

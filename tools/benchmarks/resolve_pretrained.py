@@ -11,8 +11,8 @@ the prefix (``None`` for none) on stdout, the kind on stderr.
 import argparse
 import sys
 
+from mcl_mm.apis.pretrained import resolve_backbone_init, shell_quote_free
 from mcl_mm.utils.cli import run_tool
-from mcl_mm.utils.pretrained import resolve_backbone_init, shell_quote_free
 
 
 def main(argv=None):

@@ -13,8 +13,8 @@ not be the input, and an existing OUT is replaced only with --force. NaN/Inf wei
 """
 import argparse
 
+from mcl_mm.apis.export import extract_backbone
 from mcl_mm.utils.cli import run_tool
-from mcl_mm.utils.export import extract_backbone
 
 
 def parse_args(argv=None):

@@ -16,8 +16,8 @@ log (the checkpoint's message hub is written before that epoch's validation, so 
 """
 import argparse
 
+from mcl_mm.apis.publish import publish_member
 from mcl_mm.utils.cli import run_tool
-from mcl_mm.utils.publish import publish_member
 
 
 def parse_args(argv=None):

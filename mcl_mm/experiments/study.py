@@ -1,0 +1,339 @@
+"""The evidence study: what do MCL and L-MCL buy over independent training and over DML, measured with enough
+seeds to see it? Every run is an ordinary tools/train.py run of a config in configs/study/ (see tools/study.py).
+
+1. generates (once; cached) the two-digit world: the 100 numbers 00-99 composed from scikit-learn's
+   handwritten digits, 32 px, train and val from disjoint writers;
+2. trains every arm (independent, DML, MCL, MCL + logit KD, L-MCL v2; ``ablation`` adds MCL with single
+   terms switched off) for every seed, identical data, schedule and hyper-parameters;
+3. evaluates each final checkpoint on the training images too (is training saturated?);
+4. writes results.md, results.csv (``arm,seed,metric,value``), accuracy / paired-difference / curve plots;
+   the paired per-seed difference of each arm to independent training and to DML with a 95 % t interval.
+"""
+import json
+import math
+import os
+import os.path as osp
+import shutil
+import statistics
+import sys
+import time
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence
+
+from mcl_mm.utils.errors import RunRecordError, ToolInputError
+from mcl_mm.utils.logs import run_status, scalar_records
+from . import project_root
+from .jobs import Job, host_description, run_jobs
+from .report import markdown_table, paired_difference_plot, paired_table, seed_rows, seed_scatter, write_long_csv
+
+ROOT = project_root()
+
+STUDY = 'configs/study'
+_MCL = f'{STUDY}/mcl_resnet20x2_1xb64-30e_two-digits.py'
+# arm -> (label, config, extra cfg-options, relative cost for the ETA)
+ARMS = OrderedDict([
+    ('independent', ('independent', f'{STUDY}/independent_resnet20x2_1xb64-30e_two-digits.py', [], 1.0)),
+    ('dml', ('DML', f'{STUDY}/dml_resnet20x2_1xb64-30e_two-digits.py', [], 1.0)),
+    ('mcl', ('MCL', _MCL, [], 1.05)),
+    ('mcl_logitkd', ('MCL + logit KD', f'{STUDY}/mcl-logitkd_resnet20x2_1xb64-30e_two-digits.py', [], 1.05)),
+    ('lmcl_v2', ('L-MCL v2', f'{STUDY}/lmcl-v2_resnet20x2_1xb64-30e_two-digits.py', [], 2.0)),
+])
+# MCL with terms switched off (the same config; only loss weights change).
+ABLATIONS = OrderedDict([
+    ('mcl_soft_only', ('MCL, soft terms only', _MCL,
+                       ['model.loss.loss_weights.vcl=0.0', 'model.loss.loss_weights.icl=0.0'], 1.05)),
+    ('mcl_hard_only', ('MCL, hard terms only', _MCL,
+                       ['model.loss.loss_weights.soft_vcl=0.0', 'model.loss.loss_weights.soft_icl=0.0'], 1.05)),
+    ('mcl_vcl_only', ('MCL, VCL + Soft VCL only', _MCL,
+                      ['model.loss.loss_weights.icl=0.0', 'model.loss.loss_weights.soft_icl=0.0'], 1.05)),
+    ('mcl_icl_only', ('MCL, ICL + Soft ICL only', _MCL,
+                      ['model.loss.loss_weights.vcl=0.0', 'model.loss.loss_weights.soft_vcl=0.0'], 1.05)),
+])
+# Sizes of the world and of each run: full / --quick (a pipeline check, not a measurement).
+MODES = {
+    'full': dict(train_per_class=25, val_per_class=15, epochs=30, seeds=5),
+    # quick: one meta update per L-MCL v2 meta step (the step still runs; it is a pipeline check)
+    'quick': dict(train_per_class=2, val_per_class=1, epochs=2, seeds=2, options={'lmcl_v2': ['model.meta.times=1']}),
+}
+METRICS = OrderedDict([
+    ('val/member_mean/top1', 'member mean top-1'),
+    ('val/ensemble/top1', 'ensemble top-1'),
+    ('val/member_0/top1', 'member 0 top-1'),
+    ('val/member_1/top1', 'member 1 top-1'),
+    ('train/member_mean/top1', 'train member mean top-1'),
+])
+HEADLINE = ('val/member_mean/top1', 'val/ensemble/top1')
+
+
+def generate_data(data_root: str, mode: dict) -> None:
+    """The two-digit world; skipped when the same spec was generated before."""
+    from mcl_mm.experiments.world import TWO_DIGIT_WORLD, make_digit_classification_folder
+    spec = dict(
+        version=1,
+        digits_per_image=2,
+        image_size=32,
+        seed=0,
+        **TWO_DIGIT_WORLD,
+        **{k: mode[k]
+           for k in ('train_per_class', 'val_per_class')})
+    stamp = osp.join(data_root, 'spec.json')
+    if osp.exists(stamp) and json.load(open(stamp)) == spec:
+        print(f'[study] data: reusing {data_root}')
+        return
+    start = time.time()
+    make_digit_classification_folder(
+        data_root,
+        train_per_class=mode['train_per_class'],
+        val_per_class=mode['val_per_class'],
+        image_size=32,
+        seed=0,
+        digits_per_image=2,
+        **TWO_DIGIT_WORLD)
+    with open(stamp, 'w') as f:
+        json.dump(spec, f)
+    print(f'[study] data: generated {data_root} in {time.time() - start:.0f} s')
+
+
+def plan(arms: 'OrderedDict[str, tuple]',
+         seeds: Sequence[int],
+         epochs: int,
+         data_root: str,
+         out: str,
+         skip_finished: bool = False,
+         arm_seeds: Optional[Dict[str, int]] = None,
+         mode_options: Optional[Dict[str, List[str]]] = None) -> List[Job]:
+    """The training and train-set evaluation jobs; ``skip_finished`` leaves out runs that already finished,
+    ``arm_seeds`` caps the number of seeds of some arms (``{'lmcl_v2': 3}``), ``mode_options`` adds --cfg-options
+    to some arms' training runs."""
+    mode_options = mode_options or {}
+    py, train, test = sys.executable, osp.join(ROOT, 'tools', 'train.py'), osp.join(ROOT, 'tools', 'test.py')
+    warmup = min(5, epochs - 1)  # the configs' 5 warm-up epochs, shortened only for --quick
+    schedule = [
+        f'train_cfg.max_epochs={epochs}', f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}',
+        f'param_scheduler.1.end={epochs}', f'train_cfg.val_interval={max(1, epochs // 6)}',
+        f'default_hooks.checkpoint.interval={epochs}'
+    ]
+    jobs = []
+    for seed in seeds:
+        for arm, (_, config, options, cost) in arms.items():
+            work = osp.join(out, 'runs', arm, f's{seed}')
+            if (skip_finished and run_finished(work)) or seed >= (arm_seeds or {}).get(arm, len(seeds)):
+                continue
+            jobs.append(
+                Job(f'{arm}/s{seed}', [
+                    py, train,
+                    osp.join(ROOT, config), '--work-dir', work, '--cfg-options', f'data_root={data_root}',
+                    f'randomness.seed={seed}', *schedule, *options, *mode_options.get(arm, [])
+                ],
+                    cost=cost,
+                    work_dir=work))
+            jobs.append(
+                Job(f'{arm}/s{seed}/train-eval', [
+                    py, test,
+                    osp.join(ROOT, config),
+                    osp.join(work, f'epoch_{epochs}.pth'), '--work-dir',
+                    osp.join(work, 'train_eval'), '--cfg-options', f'data_root={data_root}',
+                    'test_dataloader.dataset.data_prefix=train', *options
+                ],
+                    cost=0.05,
+                    deps=[f'{arm}/s{seed}']))
+    return jobs
+
+
+def run_finished(work_dir: str) -> bool:
+    """The run validated at its last epoch and its final checkpoint was evaluated on the training images."""
+    if not osp.isdir(osp.join(work_dir, 'train_eval')):
+        return False
+    try:
+        return run_status(work_dir, ['cohort/ensemble/top1'])[0] and bool(
+            _test_metrics(osp.join(work_dir, 'train_eval')))
+    except (RunRecordError, OSError):
+        return False
+
+
+def _test_metrics(work_dir: str) -> Dict[str, float]:
+    """The metrics tools/test.py logged (mmengine writes them to <work_dir>/<timestamp>/<timestamp>.json)."""
+    found = {}
+    for stamp in sorted(os.listdir(work_dir)):
+        path = osp.join(work_dir, stamp, f'{stamp}.json')
+        if osp.exists(path):
+            found = json.load(open(path))
+    if not found:
+        raise RunRecordError(f'no test metrics in {work_dir}')
+    return found
+
+
+def run_metrics(work_dir: str) -> Dict[str, float]:
+    """One run's metrics: the last validation of the training run, and the train-set evaluation."""
+    val = [r for r in scalar_records(work_dir) if 'cohort/ensemble/top1' in r]
+    if not val:
+        raise RunRecordError(f'{work_dir} has no validation record')
+    last, train = val[-1], _test_metrics(osp.join(work_dir, 'train_eval'))
+    metrics = {}
+    for split, record in (('val', last), ('train', train)):
+        members = [record[f'cohort/member_{i}/top1'] for i in range(2)]
+        metrics.update({f'{split}/member_{i}/top1': v for i, v in enumerate(members)})
+        metrics[f'{split}/member_mean/top1'] = statistics.mean(members)
+        metrics[f'{split}/ensemble/top1'] = record['cohort/ensemble/top1']
+    return metrics
+
+
+def collect(arms: 'OrderedDict[str, tuple]', seeds: Sequence[int], out: str) -> Dict[str, Dict[str, Dict]]:
+    """arm -> metric -> {seed: value} over the runs that finished (an unfinished one is named and left out);
+    writes results.csv (``arm,seed,metric,value``)."""
+    table = OrderedDict((arm, OrderedDict((m, OrderedDict()) for m in METRICS)) for arm in arms)
+    for arm in arms:
+        for seed in seeds:
+            work_dir = osp.join(out, 'runs', arm, f's{seed}')
+            if not run_finished(work_dir):
+                print(f'[study] {arm} seed {seed}: no finished run in {work_dir}; left out')
+                continue
+            metrics = run_metrics(work_dir)
+            for key in METRICS:
+                table[arm][key][seed] = metrics[key]
+    empty = [arm for arm in arms if not table[arm][HEADLINE[0]]]
+    if empty:
+        raise RunRecordError(f'no finished run for {empty} in {out}/runs')
+    write_long_csv(table, osp.join(out, 'results.csv'))
+    return table
+
+
+def markdown(table, arms, seeds, mode: dict, minutes: float, mode_name: str) -> str:
+    labels = {arm: spec[0] for arm, spec in arms.items()}
+    lines = [
+        f'# MCL evidence study: results ({mode_name} mode)', '',
+        f'Written by `python tools/study.py` on {time.strftime("%Y-%m-%d")}: seeds {", ".join(map(str, seeds))} '
+        f'(n: the runs that finished), {mode["epochs"]} epochs, {minutes:.0f} min on {host_description()}. '
+        f'World: the 100 two-digit numbers, {mode["train_per_class"]} training images per class, top-1 (%) on '
+        f'{100 * mode["val_per_class"]} images of held-out writers at the last epoch; "train" is the final '
+        'checkpoint evaluated on the training images (test pipeline). Mean ± std over seeds.', '',
+        markdown_table(seed_rows(table, labels), METRICS, first_column='arm')
+    ]
+    headline = OrderedDict((m, METRICS[m]) for m in HEADLINE)
+    for reference in ('independent', 'dml'):
+        if reference not in table:
+            continue
+        lines += [
+            f'Paired per-seed difference to {labels[reference]} (a seed fixes the members\' initial weights and the '
+            'batch order in every arm), mean [95 % t interval] (n seeds):', '',
+            paired_table(
+                table, [(arm, reference) for arm in arms if arm != reference],
+                headline,
+                labels,
+                per_seed_column=HEADLINE[0])
+        ]
+    lines += [
+        '![accuracy](accuracy.png)', '', '![paired differences](paired_differences.png)', '', '![curves](curves.png)',
+        ''
+    ]
+    return '\n'.join(lines)
+
+
+def plot(table, arms, seeds, out: str) -> None:
+    """accuracy.png (every seed, mean ± std), paired_differences.png (arm - independent, 95 % CI) and curves.png
+    (validation top-1 per epoch, mean over seeds; the loss terms of the first seed)."""
+    labels = {arm: spec[0] for arm, spec in arms.items()}
+    headline = OrderedDict((m, METRICS[m] + ' (%)') for m in HEADLINE)
+    seed_scatter(table, labels, headline, osp.join(out, 'accuracy.png'))
+    if 'independent' in arms and len(arms) > 1:
+        paired_difference_plot(table, [(arm, 'independent') for arm in arms if arm != 'independent'], headline, labels,
+                               osp.join(out, 'paired_differences.png'))
+    _curves(table, arms, seeds, out)
+
+
+def _curves(table, arms, seeds, out: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(12, 4))
+    for arm, (label, *_) in arms.items():
+        per_seed = []
+        for seed in table[arm][HEADLINE[0]]:
+            records = [r for r in scalar_records(osp.join(out, 'runs', arm, f's{seed}')) if 'cohort/member_0/top1' in r]
+            per_seed.append([(r['step'], (r['cohort/member_0/top1'] + r['cohort/member_1/top1']) / 2) for r in records])
+        steps = [s for s, _ in per_seed[0]]
+        ax_acc.plot(
+            steps, [statistics.mean(run[k][1] for run in per_seed) for k in range(len(steps))],
+            marker='o',
+            markersize=3,
+            label=label)
+    ax_acc.set(title='validation member-mean top-1 (%), mean over seeds', xlabel='epoch')
+    for arm, style in zip([arm for arm in ('mcl', 'dml') if arm in arms], ('-', '--')):
+        first = next(iter(table[arm][HEADLINE[0]]))
+        train = [r for r in scalar_records(osp.join(out, 'runs', arm, f's{first}')) if 'loss' in r]
+        for key in ('loss_ce_m0', 'loss_vcl', 'loss_soft_vcl', 'loss_icl', 'loss_soft_icl', 'loss_dml'):
+            points = [(r['step'], r[key]) for r in train if key in r]
+            if points:
+                ax_loss.plot(*zip(*points), style, label=f'{arms[arm][0]}: {key[5:]}', linewidth=1)
+    ax_loss.set(title=f'weighted loss terms (seed {seeds[0]})', xlabel='iteration', yscale='log')
+    for ax in (ax_acc, ax_loss):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(osp.join(out, 'curves.png'), dpi=120)
+    plt.close(fig)
+
+
+def select_arms(names: Optional[str], ablation: bool) -> 'OrderedDict[str, tuple]':
+    """``'mcl,dml'`` (or None: every arm, plus the ablations with ``ablation``) -> arm -> spec."""
+    known = OrderedDict(list(ARMS.items()) + list(ABLATIONS.items()))
+    chosen = names.split(',') if names else list(ARMS) + (list(ABLATIONS) if ablation else [])
+    unknown = [n for n in chosen if n not in known]
+    if unknown:
+        raise ToolInputError(f'unknown arm(s) {unknown}; choose from {list(known)}')
+    return OrderedDict((n, known[n]) for n in chosen)
+
+
+def parse_arm_seeds(items: Sequence[str]) -> Dict[str, int]:
+    try:
+        return {k: int(v) for k, v in (item.split('=') for item in items)}
+    except ValueError:
+        raise ToolInputError(f'--arm-seeds takes ARM=N items, got {list(items)}') from None
+
+
+def run_study(out: str,
+              arms: Optional[str] = None,
+              ablation: bool = False,
+              quick: bool = False,
+              seeds: Optional[int] = None,
+              jobs: int = 2,
+              docs: Optional[str] = None,
+              workdir: str = ROOT,
+              arm_seeds: Sequence[str] = (),
+              skip_finished: bool = False,
+              collect_only: bool = False) -> str:
+    """Generate the world, train the plan, tabulate and plot; returns the results markdown (tools/study.py
+    documents each argument)."""
+    mode_name = 'quick' if quick else 'full'
+    mode = MODES[mode_name]
+    chosen = select_arms(arms, ablation)
+    seed_list = list(range(seeds or mode['seeds']))
+    capped = parse_arm_seeds(arm_seeds)
+    out = osp.abspath(out)
+    os.makedirs(out, exist_ok=True)
+    start = time.time()
+    timing = osp.join(out, 'timing.json')
+    if not collect_only:
+        world = 'two_digits' if mode_name == 'full' else 'two_digits_quick'
+        data_root = osp.join(osp.abspath(workdir), 'data', 'study', world)
+        generate_data(data_root, mode)
+        run_jobs(
+            plan(chosen, seed_list, mode['epochs'], data_root, out, skip_finished, capped, mode.get('options')),
+            osp.join(out, 'logs'), ROOT, jobs, 'study')
+        earlier = json.load(open(timing))['minutes'] if skip_finished and osp.exists(timing) else 0.0
+        with open(timing, 'w') as f:
+            json.dump(dict(minutes=earlier + (time.time() - start) / 60, jobs=jobs), f)
+    minutes = json.load(open(timing))['minutes'] if osp.exists(timing) else math.nan
+    table = collect(chosen, seed_list, out)
+    text = markdown(table, chosen, seed_list, mode, minutes, mode_name)
+    with open(osp.join(out, 'results.md'), 'w') as f:
+        f.write(text)
+    plot(table, chosen, seed_list, out)
+    print('\n' + text)
+    if docs:
+        os.makedirs(docs, exist_ok=True)
+        for name in ('results.md', 'results.csv', 'accuracy.png', 'paired_differences.png', 'curves.png'):
+            if osp.exists(osp.join(out, name)):
+                shutil.copy(osp.join(out, name), osp.join(docs, name))
+    print(f'[study] written to {out}' + (f' and {docs}' if docs else ''))
+    return text
