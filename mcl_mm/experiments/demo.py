@@ -331,8 +331,9 @@ def check_published(run: DemoRun, data_root: str) -> str:
     if logged is None:
         raise RunRecordError(f'{sidecar} records no validation top-1 of the member')
     top1, images = published_top1(config, weights, osp.join(data_root, 'two_digits', 'val'))
-    # Same weights, preprocessing and images as the run's validation; only batch composition differs.
-    if abs(top1 - logged) > 1e-6:
+    # Same weights, preprocessing and images as the run's validation: the same images right. (The log keeps 4
+    # decimals, so the two numbers are compared to within half an image, not bit for bit.)
+    if abs(top1 - logged) > 50.0 / images:
         raise RunRecordError(f'the published member gives top-1 {top1:.2f} on the {images} held-out images, the '
                              f'training run logged {logged:.2f}: the published config or weights are not the trained '
                              'member')
