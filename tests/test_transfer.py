@@ -232,10 +232,12 @@ def test_launch_script_sets_checkpoint_and_member(tmp_path, bench_data, cohort_c
     del cfg
     import subprocess
     script = osp.join(REPO, 'tools', 'benchmarks', 'mmdetection', 'dist_train.sh')
+    # The launcher's part is the options it hands train.py; the training itself is tested above (in-process), so
+    # this run initialises the detector (member 1's weights, strictly) and stops before the first epoch.
     proc = subprocess.run([
         'bash', script,
         str(tmp_path / 'cfg.py'), cohort_checkpoint, '1', '--member', '1', '--work-dir',
-        str(tmp_path / 'work')
+        str(tmp_path / 'work'), '--cfg-options', 'train_cfg.max_epochs=0'
     ],
                           cwd=str(bench_data),
                           capture_output=True,
@@ -244,3 +246,4 @@ def test_launch_script_sets_checkpoint_and_member(tmp_path, bench_data, cohort_c
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     dumped = open(glob.glob(str(tmp_path / 'work' / '*.py'))[0]).read()
     assert "prefix='members.1.backbone.'" in dumped and cohort_checkpoint in dumped
+    assert 'StrictPretrainedHook: all' in proc.stdout + proc.stderr  # the member's weights were loaded

@@ -71,7 +71,7 @@ assert (77, 0, 3) <= (major, minor, patch) < (82,), setuptools.__version__
 PYEOF
 }
 if ! preconditions_ok; then
-  log "installing setuptools>=77.0.3,<82, wheel, ninja"
+  log "setuptools $(pkg_version setuptools) found; installing setuptools>=77.0.3,<82, wheel, ninja"
   "${PIP[@]}" install -q "setuptools>=77.0.3,<82" wheel ninja
 fi
 preconditions_ok || fail "setuptools>=77.0.3,<82 with an importable pkg_resources, wheel and ninja are needed \
@@ -79,7 +79,9 @@ in $VENV; a pip constraint may forbid them: check 'pip config list' and rerun"
 
 # ---------------------------------------------------------------- mmcv (built once, cached)
 STEP="mmcv ${MMCV_VERSION} build"
-read -r PY_TAG TORCH_TAG CUDA_TAG < <("$PYTHON" - <<'PYEOF'
+mmcv_ok() { "$PYTHON" -c "import mmcv, mmcv._ext; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null; }
+if ! mmcv_ok; then
+  read -r PY_TAG TORCH_TAG CUDA_TAG < <("$PYTHON" - <<'PYEOF'
 import shutil, sys, torch
 # CUDA ops only when both a GPU and nvcc are present; otherwise CPU ops.
 cuda = torch.version.cuda if (torch.cuda.is_available() and shutil.which("nvcc")) else None
@@ -87,9 +89,7 @@ print(f"py{sys.version_info[0]}{sys.version_info[1]}", f"torch{torch.__version__
       f"cu{cuda.replace('.', '')}" if cuda else "cpu")
 PYEOF
 )
-WHEEL_DIR=$CACHE/wheels/mmcv-$MMCV_VERSION-$PY_TAG-$TORCH_TAG-$CUDA_TAG
-mmcv_ok() { "$PYTHON" -c "import mmcv, mmcv._ext; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null; }
-if ! mmcv_ok; then
+  WHEEL_DIR=$CACHE/wheels/mmcv-$MMCV_VERSION-$PY_TAG-$TORCH_TAG-$CUDA_TAG
   shopt -s nullglob; wheels=("$WHEEL_DIR"/mmcv-*.whl); shopt -u nullglob
   if (( ${#wheels[@]} == 0 )); then
     BUILD=$(mktemp -d)

@@ -30,7 +30,7 @@ from typing import List, Optional
 from mcl_mm.utils.errors import RunRecordError
 from mcl_mm.utils.logs import last_metrics
 from . import project_root
-from .jobs import Job, host_description, run_jobs
+from .jobs import Job, host_description, run_jobs, start_processes
 from .report import bar_chart, paired_table, plot_curves, seed_rows, write_long_csv, write_table
 
 ROOT = project_root()
@@ -71,8 +71,8 @@ COLUMNS = OrderedDict([('member_0/top1', 'member 0 top-1'), ('member_1/top1', 'm
 MODES = {
     'full': dict(two_digits=(25, 15), digits_cls=(200, 40), coco=(96, 40), voc=(48, 40, 48), seg=(120, 120),
                  pre_epochs=15, det_epochs=4, seg_iters=600, seg_warmup=60, seeds=3, ssl_epochs=30, probe_epochs=20),
-    'quick': dict(two_digits=(2, 1), digits_cls=(24, 10), coco=(24, 12), voc=(16, 12, 16), seg=(24, 12),
-                  pre_epochs=2, det_epochs=1, seg_iters=20, seg_warmup=2, seeds=1, ssl_epochs=1, probe_epochs=1),
+    'quick': dict(two_digits=(2, 1), digits_cls=(24, 10), coco=(8, 4), voc=(4, 4, 4), seg=(8, 4),
+                  pre_epochs=2, det_epochs=1, seg_iters=4, seg_warmup=1, seeds=1, ssl_epochs=1, probe_epochs=1),
 }  # yapf: disable
 
 
@@ -398,8 +398,15 @@ def run_demo(out: Optional[str] = None,
         out=osp.abspath(out or ('outputs/demo_selfsup' if selfsup else 'outputs/demo')), seeds=seeds or mode['seeds'])
     start = time.time()
     data_root = osp.join(workdir, 'data', 'demo')
-    generate_data(data_root, mode, quick)
-    run_jobs(selfsup_plan(run, mode) if selfsup else plan(run, mode), osp.join(run.out, 'logs'), workdir, jobs, 'demo')
+    processes = start_processes(osp.join(run.out, 'logs'))  # its imports overlap the data generation
+    try:
+        generate_data(data_root, mode, quick)
+    except BaseException:
+        processes.close()
+        raise
+    run_jobs(
+        selfsup_plan(run, mode) if selfsup else plan(run, mode), osp.join(run.out, 'logs'), workdir, jobs, 'demo',
+        processes)
     markdown = selfsup_collect(run) if selfsup else collect(run, mode) + check_published(run, data_root)
     # The host goes into results.md: the MCL arm's numbers differ between CPU kinds (docs/demo/second-host).
     measured = (f'\nMeasured: {run.seeds} seed(s), {(time.time() - start) / 60:.1f} min on {host_description()}, '

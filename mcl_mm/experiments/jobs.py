@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 PROGRESS = re.compile(r'(Epoch|Iter)\((train|val|test)\)|Traceback|Error')
 
@@ -45,7 +45,8 @@ class _Processes:
         self.popen = {}
         if os.environ.get('MCL_MM_NO_ZYGOTE') != '1':
             from .zygote import Zygote
-            self.zygote = Zygote(osp.join(log_dir, 'zygote.log'))
+            os.makedirs(log_dir, exist_ok=True)
+            self.zygote = Zygote(osp.join(log_dir, 'zygote.log'), wait=False)
 
     def start(self, job: Job, cwd: str, env: dict) -> int:
         if self.zygote is not None and job.cmd[0] == sys.executable:
@@ -83,18 +84,30 @@ class _Processes:
             self.zygote.close()
 
 
-def run_jobs(jobs: List[Job], log_dir: str, cwd: str, parallel: int, name: str) -> None:
+def start_processes(log_dir: str) -> _Processes:
+    """Start the interpreter the jobs will be forked from now, so that its imports overlap the caller's own work
+    (generating data); hand it to :func:`run_jobs`."""
+    return _Processes(log_dir)
+
+
+def run_jobs(jobs: List[Job],
+             log_dir: str,
+             cwd: str,
+             parallel: int,
+             name: str,
+             processes: Optional[_Processes] = None) -> None:
     """Run ``jobs`` up to ``parallel`` at a time (each with cores / parallel threads), dependencies first, the
     ready job with the longest chain of work behind it first (list order among equals); print each job's
     progress lines with its tag and an ETA; on the first failure stop the others and exit with the failed job's
-    log. Ctrl-C stops every job too."""
+    log. Ctrl-C stops every job too. ``processes``: from :func:`start_processes` (closed here); default: started
+    here when there are jobs."""
     os.makedirs(log_dir, exist_ok=True)
     threads = str(max(1, (os.cpu_count() or 2) // parallel))
     env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, PYTHONUNBUFFERED='1')
     rank = _critical_path(jobs)
     pending, running, done = sorted(jobs, key=lambda j: -rank[j.tag]), {}, set()  # running: pid -> [job, offset]
     total_cost, done_cost, start = sum(j.cost for j in jobs), 0.0, time.time()
-    processes = _Processes(log_dir) if jobs else None
+    processes = processes or (_Processes(log_dir) if jobs else None)
     try:
         while pending or running:
             for job in [j for j in pending if all(d in done for d in j.deps)]:

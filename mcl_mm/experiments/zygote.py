@@ -125,9 +125,11 @@ class Zygote:
     Args:
         log (str): File that takes the zygote's own stderr (import warnings; a crash of the zygote itself).
         startup_timeout (float): Seconds to wait for the stack's imports. Defaults to 300.
+        wait (bool): Wait for the imports now; False returns at once and waits at the first :meth:`start`
+            (the caller's own work overlaps the imports). Defaults to True.
     """
 
-    def __init__(self, log: str, startup_timeout: float = 300):
+    def __init__(self, log: str, startup_timeout: float = 300, wait: bool = True):
         self.log = log
         self.proc = subprocess.Popen([sys.executable, '-m', 'mcl_mm.experiments.zygote'],
                                      stdin=subprocess.PIPE,
@@ -135,8 +137,15 @@ class Zygote:
                                      stderr=open(log, 'w'))
         self._buffer = b''
         self._ended: Dict[int, int] = {}
-        if self._answer(startup_timeout).get('ready') is not True:
-            raise RuntimeError(f'the zygote did not start: {self._log_tail()}')
+        self._startup_timeout, self._ready = startup_timeout, False
+        if wait:
+            self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        if not self._ready:
+            if self._answer(self._startup_timeout).get('ready') is not True:
+                raise RuntimeError(f'the zygote did not start: {self._log_tail()}')
+            self._ready = True
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -159,6 +168,7 @@ class Zygote:
 
     def start(self, argv: List[str], cwd: str, env: Dict[str, str], log: str) -> int:
         """Start ``python argv[0] argv[1:]`` (stdout and stderr appended to ``log``); returns its pid."""
+        self._wait_ready()
         self.proc.stdin.write((json.dumps(dict(argv=list(argv), cwd=str(cwd), env=dict(env), log=log)) + '\n').encode())
         self.proc.stdin.flush()
         while True:

@@ -36,10 +36,16 @@ def member_parameters(config_path: str) -> List[int]:
     # The members alone (not the memory banks or auxiliary branches, which are dropped after training), each on
     # its own: a shared trunk counts in every member, as it does once the member is exported.
     for member_cfg in member_configs(model['members'], model.get('num_members'), model['type']):
-        member = MODELS.build(member_cfg)
-        parts = [m for m in (member.backbone, getattr(member, 'head', None)) if m is not None]
-        counts.append(sum(p.numel() for module in parts for p in module.parameters()))
+        key = repr(member_cfg)  # many configs share a member architecture: build each one once
+        if key not in _COUNTED:
+            member = MODELS.build(member_cfg)
+            parts = [m for m in (member.backbone, getattr(member, 'head', None)) if m is not None]
+            _COUNTED[key] = sum(p.numel() for module in parts for p in module.parameters())
+        counts.append(_COUNTED[key])
     return counts
+
+
+_COUNTED = {}
 
 
 def top1_cells(entry: dict, num_members: int) -> List[str]:
