@@ -1,7 +1,10 @@
 """The evidence study: its world, its statistics, and tools/study.py end to end (--quick)."""
 import csv
+import json
 import math
 import statistics
+from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -61,29 +64,75 @@ def test_every_arm_shares_the_recipe_and_differs_only_in_its_objective():
 
 @pytest.mark.slow
 def test_quick_study_end_to_end(tmp_path):
+    """The default arms on two draws of the world, one seed each: per-draw and pooled paired tables."""
     out = tmp_path / 'out'
     _, log = run_tool(
         'study.py', '--quick', '--out', out, '--workdir', tmp_path, '--docs', tmp_path / 'docs', timeout=900)
     assert 'ETA' in log and '[study] data: generated' in log
+    # Two draws: two generated worlds whose images differ.
+    roots = [study.world_root(str(tmp_path), 'quick', d) for d in (0, 1)]
+    images = [sorted(p.relative_to(r) for p in Path(r).rglob('*.png')) for r in roots]
+    assert images[0] == images[1] and len(images[0]) == 300  # the same classes and counts ...
+    differ = [(Path(roots[0]) / p).read_bytes() != (Path(roots[1]) / p).read_bytes() for p in images[0]]
+    assert sum(differ) > 290, sum(differ)  # ... from other digit glyphs
     rows = list(csv.DictReader(open(out / 'results.csv')))
     assert set(rows[0]) == {'arm', 'seed', 'metric', 'value'}
     cells = {(r['arm'], r['seed'], r['metric']) for r in rows}
-    assert cells == {(a, str(s), m) for a in study.ARMS for s in (0, 1) for m in study.METRICS}
+    assert cells == {(a, str(s), m) for a in study.DEFAULT_ARMS for s in (0, 1) for m in study.METRICS}
+    assert json.load(open(out / 'world_draws.json')) == {'draw 0': [0], 'draw 1': [1]}
     values = {(r['arm'], r['seed'], r['metric']): float(r['value']) for r in rows}
-    for arm in study.ARMS:
+    for arm in study.DEFAULT_ARMS:
         for seed in '01':
             member_mean = statistics.mean(values[(arm, seed, f'val/member_{i}/top1')] for i in range(2))
             assert values[(arm, seed, 'val/member_mean/top1')] == pytest.approx(member_mean, abs=1e-3)
     table = (out / 'results.md').read_text()
     assert 'Paired per-seed difference to independent' in table and 'Paired per-seed difference to DML' in table
-    assert '| L-MCL v2 |' in table and '95 %' in table
+    assert '*draw 0 (seeds 0–0)*' in table and '*draw 1 (seeds 1–1)*' in table
+    assert '*pooled over the 2 draws*' in table and '(n=2)' in table
+    # The pooled MCL - independent cell is the paired interval over both draws' seeds.
+    metric = 'val/member_mean/top1'
+    mean, low, high = paired_interval([values[('mcl', s, metric)] for s in '01'],
+                                      [values[('independent', s, metric)] for s in '01'])
+    pooled = table[table.index('*pooled over the 2 draws*'):]
+    assert f'| MCL − independent | {mean:+.2f} [{low:+.2f}, {high:+.2f}] (n=2)' in pooled
     for name in ('results.md', 'results.csv', 'accuracy.png', 'paired_differences.png', 'curves.png'):
         assert (tmp_path / 'docs' / name).stat().st_size > 200, name
-    # Finished runs are not trained again with --skip-finished; --arm-seeds caps an arm's seeds.
-    assert study.plan(study.ARMS, [0, 1], 2, str(tmp_path), str(out), skip_finished=True) == []
-    capped = study.plan(study.ARMS, [0, 1], 2, str(tmp_path), str(tmp_path / 'new'), arm_seeds={'lmcl_v2': 1})
-    assert {j.tag for j in capped if j.tag.startswith('lmcl_v2/')} == {'lmcl_v2/s0', 'lmcl_v2/s0/train-eval'}
-    assert len(capped) == 2 * (2 * len(study.ARMS) - 1)
+    # Finished runs are not trained again with --skip-finished; --arm-seeds caps an arm's seeds in every draw.
+    draws = OrderedDict((d, (r, [d])) for d, r in enumerate(roots))
+    arms = OrderedDict((a, study.ARMS[a]) for a in study.DEFAULT_ARMS)
+    assert study.plan(arms, draws, 2, str(out), skip_finished=True) == []
+    two = OrderedDict((d, (r, [2 * d, 2 * d + 1])) for d, r in enumerate(roots))
+    capped = study.plan(study.ARMS, two, 2, str(tmp_path / 'new'), arm_seeds={'lmcl_v2': 1})
+    assert {j.tag
+            for j in capped if j.tag.startswith('lmcl_v2/')
+            } == {'lmcl_v2/s0', 'lmcl_v2/s0/train-eval', 'lmcl_v2/s2', 'lmcl_v2/s2/train-eval'}
+    assert len(capped) == 2 * 2 * (2 * len(study.ARMS) - 1)
+    assert all(f'data_root={roots[1]}' in j.cmd for j in capped if j.tag.split('/')[1] in ('s2', 's3'))
     # Re-tabulating finished runs trains nothing and gives the same table.
     _, again = run_tool('study.py', '--quick', '--out', out, '--collect-only')
     assert 'start ' not in again and (out / 'results.md').read_text() == table
+
+
+@pytest.mark.slow
+def test_quick_study_runs_the_optional_arms(tmp_path):
+    """MCL + logit KD and L-MCL v2 (the --quick meta step with one look-ahead update) through the study."""
+    out = tmp_path / 'out'
+    _, log = run_tool(
+        'study.py',
+        '--quick',
+        '--arms',
+        'mcl_logitkd,lmcl_v2',
+        '--world-draws',
+        '1',
+        '--out',
+        out,
+        '--workdir',
+        tmp_path,
+        timeout=900)
+    rows = list(csv.DictReader(open(out / 'results.csv')))
+    assert {(r['arm'], r['seed']) for r in rows} == {('mcl_logitkd', '0'), ('lmcl_v2', '0')}
+    assert 'model.meta.times=1' in (out / 'logs' / 'lmcl_v2_s0.log').read_text()
+    assert 'meta_ce_outer' in (out / 'logs' / 'lmcl_v2_s0.log').read_text()  # the meta step ran
+    table = (out / 'results.md').read_text()
+    assert '| L-MCL v2 |' in table and '| MCL + logit KD |' in table
+    assert 'Paired per-seed difference' not in table  # no reference arm was trained: no comparison is made up

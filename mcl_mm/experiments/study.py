@@ -2,12 +2,16 @@
 seeds to see it? Every run is an ordinary tools/train.py run of a config in configs/study/ (see tools/study.py).
 
 1. generates (once; cached) the two-digit world: the 100 numbers 00-99 composed from scikit-learn's
-   handwritten digits, 32 px, train and val from disjoint writers;
-2. trains every arm (independent, DML, MCL, MCL + logit KD, L-MCL v2; ``ablation`` adds MCL with single
-   terms switched off) for every seed, identical data, schedule and hyper-parameters;
+   handwritten digits, 32 px, train and val from disjoint writers, in several draws (the generator's seed: which
+   writers, digits and crops make up the images);
+2. trains every arm (by default independent, DML and MCL; MCL + logit KD, L-MCL v2 and, with ``ablation``, MCL
+   with single terms switched off on request) for every seed of every draw, identical data, schedule and
+   hyper-parameters. Draw ``w`` uses the training seeds ``w * seeds ... (w + 1) * seeds - 1``, so every run of
+   an arm is a separate replicate and a seed names its draw;
 3. evaluates each final checkpoint on the training images too (is training saturated?);
-4. writes results.md, results.csv (``arm,seed,metric,value``), accuracy / paired-difference / curve plots;
-   the paired per-seed difference of each arm to independent training and to DML with a 95 % t interval.
+4. writes results.md, results.csv (``arm,seed,metric,value``; ``world_draws.json`` maps seeds to draws),
+   accuracy / paired-difference / curve plots; the paired per-seed difference of each arm to independent
+   training and to DML with a 95 % t interval, per draw and pooled over the draws.
 """
 import json
 import math
@@ -18,12 +22,12 @@ import statistics
 import sys
 import time
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from mcl_mm.utils.errors import RunRecordError, ToolInputError
 from mcl_mm.utils.logs import run_status, scalar_records
 from . import project_root
-from .jobs import Job, host_description, run_jobs
+from .jobs import Job, host_description, run_jobs, start_processes
 from .report import markdown_table, paired_difference_plot, paired_table, seed_rows, seed_scatter, write_long_csv
 
 ROOT = project_root()
@@ -49,11 +53,23 @@ ABLATIONS = OrderedDict([
     ('mcl_icl_only', ('MCL, ICL + Soft ICL only', _MCL,
                       ['model.loss.loss_weights.vcl=0.0', 'model.loss.loss_weights.soft_vcl=0.0'], 1.05)),
 ])
-# Sizes of the world and of each run: full / --quick (a pipeline check, not a measurement).
+DEFAULT_ARMS = ('independent', 'dml', 'mcl')
+# Sizes of the world and of each run: full / --quick (a pipeline check, not a measurement). ``seeds`` is per draw.
 MODES = {
-    'full': dict(train_per_class=25, val_per_class=15, epochs=30, seeds=5),
-    # quick: one meta update per L-MCL v2 meta step (the step still runs; it is a pipeline check)
-    'quick': dict(train_per_class=2, val_per_class=1, epochs=2, seeds=2, options={'lmcl_v2': ['model.meta.times=1']}),
+    'full':
+    dict(train_per_class=25, val_per_class=15, epochs=30, seeds=5, world_draws=2),
+    # quick, a pipeline check: L-MCL v2's second-order meta step with one look-ahead update on batches of 16
+    'quick':
+    dict(
+        train_per_class=2,
+        val_per_class=1,
+        epochs=2,
+        seeds=1,
+        world_draws=2,
+        options={
+            'lmcl_v2':
+            ['model.meta.times=1', 'train_dataloader.batch_size=16', 'train_dataloader.sampler.batch_size=16']
+        }),
 }
 METRICS = OrderedDict([
     ('val/member_mean/top1', 'member mean top-1'),
@@ -65,14 +81,26 @@ METRICS = OrderedDict([
 HEADLINE = ('val/member_mean/top1', 'val/ensemble/top1')
 
 
-def generate_data(data_root: str, mode: dict) -> None:
-    """The two-digit world; skipped when the same spec was generated before."""
+def seeds_of_draws(world_draws: int, seeds: int) -> 'OrderedDict[int, List[int]]':
+    """draw -> its training seeds: draw ``w`` trains with seeds ``w * seeds ... (w + 1) * seeds - 1``."""
+    return OrderedDict((w, list(range(w * seeds, (w + 1) * seeds))) for w in range(world_draws))
+
+
+def world_root(workdir: str, mode_name: str, draw: int) -> str:
+    """Where draw ``draw`` of the world is generated (draw 0 keeps the first study's folder name)."""
+    name = 'two_digits' if mode_name == 'full' else 'two_digits_quick'
+    return osp.join(osp.abspath(workdir), 'data', 'study', name + (f'_w{draw}' if draw else ''))
+
+
+def generate_data(data_root: str, mode: dict, draw: int = 0) -> None:
+    """Draw ``draw`` of the two-digit world (the generator's seed); skipped when the same spec was generated
+    before."""
     from mcl_mm.experiments.world import TWO_DIGIT_WORLD, make_digit_classification_folder
     spec = dict(
         version=1,
         digits_per_image=2,
         image_size=32,
-        seed=0,
+        seed=draw,
         **TWO_DIGIT_WORLD,
         **{k: mode[k]
            for k in ('train_per_class', 'val_per_class')})
@@ -86,7 +114,7 @@ def generate_data(data_root: str, mode: dict) -> None:
         train_per_class=mode['train_per_class'],
         val_per_class=mode['val_per_class'],
         image_size=32,
-        seed=0,
+        seed=draw,
         digits_per_image=2,
         **TWO_DIGIT_WORLD)
     with open(stamp, 'w') as f:
@@ -95,16 +123,16 @@ def generate_data(data_root: str, mode: dict) -> None:
 
 
 def plan(arms: 'OrderedDict[str, tuple]',
-         seeds: Sequence[int],
+         draws: 'OrderedDict[int, Tuple[str, List[int]]]',
          epochs: int,
-         data_root: str,
          out: str,
          skip_finished: bool = False,
          arm_seeds: Optional[Dict[str, int]] = None,
          mode_options: Optional[Dict[str, List[str]]] = None) -> List[Job]:
-    """The training and train-set evaluation jobs; ``skip_finished`` leaves out runs that already finished,
-    ``arm_seeds`` caps the number of seeds of some arms (``{'lmcl_v2': 3}``), ``mode_options`` adds --cfg-options
-    to some arms' training runs."""
+    """The training and train-set evaluation jobs, one pair per arm and seed (``draws``: draw -> (its data root,
+    its seeds)); ``skip_finished`` leaves out runs that already finished, ``arm_seeds`` caps the number of seeds
+    of some arms in every draw (``{'lmcl_v2': 3}``: the first 3 of each draw), ``mode_options`` adds
+    --cfg-options to some arms' training runs."""
     mode_options = mode_options or {}
     py, train, test = sys.executable, osp.join(ROOT, 'tools', 'train.py'), osp.join(ROOT, 'tools', 'test.py')
     warmup = min(5, epochs - 1)  # the configs' 5 warm-up epochs, shortened only for --quick
@@ -114,30 +142,35 @@ def plan(arms: 'OrderedDict[str, tuple]',
         f'default_hooks.checkpoint.interval={epochs}'
     ]
     jobs = []
-    for seed in seeds:
-        for arm, (_, config, options, cost) in arms.items():
-            work = osp.join(out, 'runs', arm, f's{seed}')
-            if (skip_finished and run_finished(work)) or seed >= (arm_seeds or {}).get(arm, len(seeds)):
-                continue
-            jobs.append(
-                Job(f'{arm}/s{seed}', [
-                    py, train,
-                    osp.join(ROOT, config), '--work-dir', work, '--cfg-options', f'data_root={data_root}',
-                    f'randomness.seed={seed}', *schedule, *options, *mode_options.get(arm, [])
-                ],
-                    cost=cost,
-                    work_dir=work))
-            jobs.append(
-                Job(f'{arm}/s{seed}/train-eval', [
-                    py, test,
-                    osp.join(ROOT, config),
-                    osp.join(work, f'epoch_{epochs}.pth'), '--work-dir',
-                    osp.join(work, 'train_eval'), '--cfg-options', f'data_root={data_root}',
-                    'test_dataloader.dataset.data_prefix=train', *options
-                ],
-                    cost=0.05,
-                    deps=[f'{arm}/s{seed}']))
+    for draw, (data_root, seeds) in draws.items():
+        for rank, seed in enumerate(seeds):
+            for arm, (_, config, options, cost) in arms.items():
+                work = run_dir(out, arm, draw, seed)
+                if (skip_finished and run_finished(work)) or rank >= (arm_seeds or {}).get(arm, len(seeds)):
+                    continue
+                jobs.append(
+                    Job(f'{arm}/s{seed}', [
+                        py, train,
+                        osp.join(ROOT, config), '--work-dir', work, '--cfg-options', f'data_root={data_root}',
+                        f'randomness.seed={seed}', *schedule, *options, *mode_options.get(arm, [])
+                    ],
+                        cost=cost,
+                        work_dir=work))
+                jobs.append(
+                    Job(f'{arm}/s{seed}/train-eval', [
+                        py, test,
+                        osp.join(ROOT, config),
+                        osp.join(work, f'epoch_{epochs}.pth'), '--work-dir',
+                        osp.join(work, 'train_eval'), '--cfg-options', f'data_root={data_root}',
+                        'test_dataloader.dataset.data_prefix=train', *options
+                    ],
+                        cost=0.05,
+                        deps=[f'{arm}/s{seed}']))
     return jobs
+
+
+def run_dir(out: str, arm: str, draw: int, seed: int) -> str:
+    return osp.join(out, 'runs', arm, f'w{draw}', f's{seed}')
 
 
 def run_finished(work_dir: str) -> bool:
@@ -178,50 +211,75 @@ def run_metrics(work_dir: str) -> Dict[str, float]:
     return metrics
 
 
-def collect(arms: 'OrderedDict[str, tuple]', seeds: Sequence[int], out: str) -> Dict[str, Dict[str, Dict]]:
-    """arm -> metric -> {seed: value} over the runs that finished (an unfinished one is named and left out);
-    writes results.csv (``arm,seed,metric,value``)."""
+def draw_of(draws: 'OrderedDict[int, List[int]]') -> Dict[int, int]:
+    """seed -> its world draw."""
+    return {seed: draw for draw, seeds in draws.items() for seed in seeds}
+
+
+def collect(arms: 'OrderedDict[str, tuple]', draws: 'OrderedDict[int, List[int]]',
+            out: str) -> Dict[str, Dict[str, Dict]]:
+    """arm -> metric -> {seed: value} over the runs that finished (an unfinished one is named and left out;
+    ``draws``: draw -> its seeds); writes results.csv (``arm,seed,metric,value``) and world_draws.json."""
     table = OrderedDict((arm, OrderedDict((m, OrderedDict()) for m in METRICS)) for arm in arms)
     for arm in arms:
-        for seed in seeds:
-            work_dir = osp.join(out, 'runs', arm, f's{seed}')
-            if not run_finished(work_dir):
-                print(f'[study] {arm} seed {seed}: no finished run in {work_dir}; left out')
-                continue
-            metrics = run_metrics(work_dir)
-            for key in METRICS:
-                table[arm][key][seed] = metrics[key]
+        for draw, seeds in draws.items():
+            for seed in seeds:
+                work_dir = run_dir(out, arm, draw, seed)
+                if not run_finished(work_dir):
+                    print(f'[study] {arm} draw {draw} seed {seed}: no finished run in {work_dir}; left out')
+                    continue
+                metrics = run_metrics(work_dir)
+                for key in METRICS:
+                    table[arm][key][seed] = metrics[key]
     empty = [arm for arm in arms if not table[arm][HEADLINE[0]]]
     if empty:
         raise RunRecordError(f'no finished run for {empty} in {out}/runs')
     write_long_csv(table, osp.join(out, 'results.csv'))
+    with open(osp.join(out, 'world_draws.json'), 'w') as f:
+        json.dump({f'draw {draw}': seeds for draw, seeds in draws.items()}, f)
     return table
 
 
-def markdown(table, arms, seeds, mode: dict, minutes: float, mode_name: str) -> str:
+def _subset(table, seeds: Sequence[int]):
+    """The table restricted to some seeds (one world draw)."""
+    return OrderedDict((arm,
+                        OrderedDict((m, OrderedDict((s, v) for s, v in values.items() if s in seeds))
+                                    for m, values in metrics.items())) for arm, metrics in table.items())
+
+
+def markdown(table, arms, draws: 'OrderedDict[int, List[int]]', mode: dict, minutes: float, mode_name: str) -> str:
     labels = {arm: spec[0] for arm, spec in arms.items()}
+    draw_text = '; '.join(f'draw {d}: seeds {", ".join(map(str, s))}' for d, s in draws.items())
     lines = [
         f'# MCL evidence study: results ({mode_name} mode)', '',
-        f'Written by `python tools/study.py` on {time.strftime("%Y-%m-%d")}: seeds {", ".join(map(str, seeds))} '
-        f'(n: the runs that finished), {mode["epochs"]} epochs, {minutes:.0f} min on {host_description()}. '
-        f'World: the 100 two-digit numbers, {mode["train_per_class"]} training images per class, top-1 (%) on '
-        f'{100 * mode["val_per_class"]} images of held-out writers at the last epoch; "train" is the final '
-        'checkpoint evaluated on the training images (test pipeline). Mean ± std over seeds.', '',
+        f'Written by `python tools/study.py` on {time.strftime("%Y-%m-%d")}: {len(draws)} draw(s) of the world '
+        f'(the generator\'s seed), {draw_text} (n: the runs that finished), {mode["epochs"]} epochs, '
+        f'{minutes:.0f} min on {host_description()}. World: the 100 two-digit numbers, {mode["train_per_class"]} '
+        f'training images per class, top-1 (%) on {100 * mode["val_per_class"]} images of held-out writers at the '
+        'last epoch; "train" is the final checkpoint evaluated on the training images (test pipeline). Mean ± std '
+        'over every seed of every draw.', '',
         markdown_table(seed_rows(table, labels), METRICS, first_column='arm')
     ]
     headline = OrderedDict((m, METRICS[m]) for m in HEADLINE)
+    views = [(f'draw {d} (seeds {s[0]}–{s[-1]})', _subset(table, s)) for d, s in draws.items()]
+    if len(draws) > 1:
+        views.append((f'pooled over the {len(draws)} draws', table))
     for reference in ('independent', 'dml'):
         if reference not in table:
             continue
         lines += [
             f'Paired per-seed difference to {labels[reference]} (a seed fixes the members\' initial weights and the '
-            'batch order in every arm), mean [95 % t interval] (n seeds):', '',
-            paired_table(
-                table, [(arm, reference) for arm in arms if arm != reference],
-                headline,
-                labels,
-                per_seed_column=HEADLINE[0])
+            'batch order in every arm; the draw fixes the images), mean [95 % t interval] (n seeds):', ''
         ]
+        for title, view in views:
+            lines += [
+                f'*{title}*', '',
+                paired_table(
+                    view, [(arm, reference) for arm in arms if arm != reference],
+                    headline,
+                    labels,
+                    per_seed_column=HEADLINE[0])
+            ]
     lines += [
         '![accuracy](accuracy.png)', '', '![paired differences](paired_differences.png)', '', '![curves](curves.png)',
         ''
@@ -229,19 +287,19 @@ def markdown(table, arms, seeds, mode: dict, minutes: float, mode_name: str) -> 
     return '\n'.join(lines)
 
 
-def plot(table, arms, seeds, out: str) -> None:
-    """accuracy.png (every seed, mean ± std), paired_differences.png (arm - independent, 95 % CI) and curves.png
-    (validation top-1 per epoch, mean over seeds; the loss terms of the first seed)."""
+def plot(table, arms, draws: 'OrderedDict[int, List[int]]', out: str) -> None:
+    """accuracy.png (every seed, mean ± std), paired_differences.png (arm - independent, 95 % CI, pooled over
+    the draws) and curves.png (validation top-1 per epoch, mean over seeds; the loss terms of the first seed)."""
     labels = {arm: spec[0] for arm, spec in arms.items()}
     headline = OrderedDict((m, METRICS[m] + ' (%)') for m in HEADLINE)
     seed_scatter(table, labels, headline, osp.join(out, 'accuracy.png'))
     if 'independent' in arms and len(arms) > 1:
         paired_difference_plot(table, [(arm, 'independent') for arm in arms if arm != 'independent'], headline, labels,
                                osp.join(out, 'paired_differences.png'))
-    _curves(table, arms, seeds, out)
+    _curves(table, arms, draw_of(draws), out)
 
 
-def _curves(table, arms, seeds, out: str) -> None:
+def _curves(table, arms, draw: Dict[int, int], out: str) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -249,7 +307,7 @@ def _curves(table, arms, seeds, out: str) -> None:
     for arm, (label, *_) in arms.items():
         per_seed = []
         for seed in table[arm][HEADLINE[0]]:
-            records = [r for r in scalar_records(osp.join(out, 'runs', arm, f's{seed}')) if 'cohort/member_0/top1' in r]
+            records = [r for r in scalar_records(run_dir(out, arm, draw[seed], seed)) if 'cohort/member_0/top1' in r]
             per_seed.append([(r['step'], (r['cohort/member_0/top1'] + r['cohort/member_1/top1']) / 2) for r in records])
         steps = [s for s, _ in per_seed[0]]
         ax_acc.plot(
@@ -258,14 +316,15 @@ def _curves(table, arms, seeds, out: str) -> None:
             markersize=3,
             label=label)
     ax_acc.set(title='validation member-mean top-1 (%), mean over seeds', xlabel='epoch')
+    first = None
     for arm, style in zip([arm for arm in ('mcl', 'dml') if arm in arms], ('-', '--')):
         first = next(iter(table[arm][HEADLINE[0]]))
-        train = [r for r in scalar_records(osp.join(out, 'runs', arm, f's{first}')) if 'loss' in r]
+        train = [r for r in scalar_records(run_dir(out, arm, draw[first], first)) if 'loss' in r]
         for key in ('loss_ce_m0', 'loss_vcl', 'loss_soft_vcl', 'loss_icl', 'loss_soft_icl', 'loss_dml'):
             points = [(r['step'], r[key]) for r in train if key in r]
             if points:
                 ax_loss.plot(*zip(*points), style, label=f'{arms[arm][0]}: {key[5:]}', linewidth=1)
-    ax_loss.set(title=f'weighted loss terms (seed {seeds[0]})', xlabel='iteration', yscale='log')
+    ax_loss.set(title=f'weighted loss terms (seed {first})', xlabel='iteration', yscale='log')
     for ax in (ax_acc, ax_loss):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
@@ -275,9 +334,9 @@ def _curves(table, arms, seeds, out: str) -> None:
 
 
 def select_arms(names: Optional[str], ablation: bool) -> 'OrderedDict[str, tuple]':
-    """``'mcl,dml'`` (or None: every arm, plus the ablations with ``ablation``) -> arm -> spec."""
+    """``'mcl,dml'`` (or None: the default arms, plus the ablations with ``ablation``) -> arm -> spec."""
     known = OrderedDict(list(ARMS.items()) + list(ABLATIONS.items()))
-    chosen = names.split(',') if names else list(ARMS) + (list(ABLATIONS) if ablation else [])
+    chosen = names.split(',') if names else list(DEFAULT_ARMS) + (list(ABLATIONS) if ablation else [])
     unknown = [n for n in chosen if n not in known]
     if unknown:
         raise ToolInputError(f'unknown arm(s) {unknown}; choose from {list(known)}')
@@ -296,6 +355,7 @@ def run_study(out: str,
               ablation: bool = False,
               quick: bool = False,
               seeds: Optional[int] = None,
+              world_draws: Optional[int] = None,
               jobs: int = 2,
               docs: Optional[str] = None,
               workdir: str = ROOT,
@@ -307,32 +367,38 @@ def run_study(out: str,
     mode_name = 'quick' if quick else 'full'
     mode = MODES[mode_name]
     chosen = select_arms(arms, ablation)
-    seed_list = list(range(seeds or mode['seeds']))
+    draws = seeds_of_draws(world_draws or mode['world_draws'], seeds or mode['seeds'])
     capped = parse_arm_seeds(arm_seeds)
     out = osp.abspath(out)
     os.makedirs(out, exist_ok=True)
     start = time.time()
     timing = osp.join(out, 'timing.json')
     if not collect_only:
-        world = 'two_digits' if mode_name == 'full' else 'two_digits_quick'
-        data_root = osp.join(osp.abspath(workdir), 'data', 'study', world)
-        generate_data(data_root, mode)
+        processes = start_processes(osp.join(out, 'logs'))  # its imports overlap the data generation
+        roots = OrderedDict((draw, (world_root(workdir, mode_name, draw), seeds)) for draw, seeds in draws.items())
+        try:
+            for draw, (data_root, _) in roots.items():
+                generate_data(data_root, mode, draw)
+        except BaseException:
+            processes.close()
+            raise
         run_jobs(
-            plan(chosen, seed_list, mode['epochs'], data_root, out, skip_finished, capped, mode.get('options')),
-            osp.join(out, 'logs'), ROOT, jobs, 'study')
+            plan(chosen, roots, mode['epochs'], out, skip_finished, capped, mode.get('options')), osp.join(out, 'logs'),
+            ROOT, jobs, 'study', processes)
         earlier = json.load(open(timing))['minutes'] if skip_finished and osp.exists(timing) else 0.0
         with open(timing, 'w') as f:
             json.dump(dict(minutes=earlier + (time.time() - start) / 60, jobs=jobs), f)
     minutes = json.load(open(timing))['minutes'] if osp.exists(timing) else math.nan
-    table = collect(chosen, seed_list, out)
-    text = markdown(table, chosen, seed_list, mode, minutes, mode_name)
+    table = collect(chosen, draws, out)
+    text = markdown(table, chosen, draws, mode, minutes, mode_name)
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write(text)
-    plot(table, chosen, seed_list, out)
+    plot(table, chosen, draws, out)
     print('\n' + text)
     if docs:
         os.makedirs(docs, exist_ok=True)
-        for name in ('results.md', 'results.csv', 'accuracy.png', 'paired_differences.png', 'curves.png'):
+        for name in ('results.md', 'results.csv', 'world_draws.json', 'accuracy.png', 'paired_differences.png',
+                     'curves.png'):
             if osp.exists(osp.join(out, name)):
                 shutil.copy(osp.join(out, name), osp.join(docs, name))
     print(f'[study] written to {out}' + (f' and {docs}' if docs else ''))

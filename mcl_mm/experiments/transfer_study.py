@@ -1,0 +1,388 @@
+"""The transfer study: is a backbone pretrained with MCL a better start for detection and segmentation than one
+trained independently or with DML? Every run is an ordinary tools/train.py run of a config in configs/demo/.
+
+1. generates (once; cached) the demo's world: the two-digit numbers at 64 px for pretraining, and Pascal VOC
+   format detection and segmentation scenes plus a single-digit image folder (tasks the pretraining never saw),
+   evaluation splits from held-out writers;
+2. pretrains each arm (independent, DML, MCL: ResNet-18 at 1/4 width x 2, the in-batch recipe of the evidence
+   study; identical data, schedule and hyper-parameters, only the objective differs) for every seed, and
+   extracts member 0;
+3. starts every downstream task from member 0 of every pretrained cohort and from random weights, ``repeats``
+   times (fine-tune seed ``seed + 1000 * repeat``, the same for every initialisation, so the comparison is
+   paired): Faster R-CNN (VOC mAP) and FCN (mIoU) fine-tuned, the same two with the backbone frozen
+   (``frozen_stages=4``: weights and batch-norm statistics fixed, heads trained) and a linear probe;
+4. writes results.md, results.csv (``arm,seed,metric,value``; downstream values are means over the repeats),
+   repeats.csv (every fine-tune), paired per-seed differences with 95 % t intervals, the split of each
+   difference's variance into pretraining-seed and fine-tune parts with the half-width other budgets would
+   reach, and plots.
+"""
+import json
+import math
+import os
+import os.path as osp
+import shutil
+import statistics
+import sys
+import time
+from collections import OrderedDict
+from typing import List, Optional, Sequence, Tuple
+
+from mcl_mm.utils.errors import RunRecordError, ToolInputError
+from mcl_mm.utils.logs import last_metrics, run_status
+from . import project_root
+from .demo import generate_data, schedule_options
+from .jobs import Job, host_description, run_jobs, start_processes
+from .report import (markdown_table, paired_difference_plot, paired_table, seed_rows, seed_scatter, t_quantile_975,
+                     write_long_csv)
+
+ROOT = project_root()
+
+# arm -> (label, pretraining config); every arm inherits the MCL config and changes only its objective.
+ARMS = OrderedDict([
+    ('independent', ('independent', 'configs/demo/independent_resnet18w16x2_1xb64-15e_two-digits.py')),
+    ('dml', ('DML', 'configs/demo/dml_resnet18w16x2_1xb64-15e_two-digits.py')),
+    ('mcl', ('MCL', 'configs/demo/mcl_resnet18w16x2_1xb64-15e_two-digits.py')),
+])
+INITS = list(ARMS) + ['random']
+LABELS = dict({arm: spec[0] for arm, spec in ARMS.items()}, random='random init')
+FROZEN = ['model.backbone.frozen_stages=4']
+# task -> (config, extra --cfg-options, logged metric, scale to %, column label)
+TASKS = OrderedDict([
+    ('voc_det', ('configs/demo/faster-rcnn_r18w16_fpn_digits-voc0712.py', [], 'pascal_voc/mAP', 100, 'VOC mAP')),
+    ('voc_seg', ('configs/demo/fcn_r18w16-d8_digits-voc12.py', [], 'mIoU', 1, 'mIoU')),
+    ('voc_det_frozen', ('configs/demo/faster-rcnn_r18w16_fpn_digits-voc0712.py', FROZEN, 'pascal_voc/mAP', 100,
+                        'VOC mAP, frozen backbone')),
+    ('voc_seg_frozen', ('configs/demo/fcn_r18w16-d8_digits-voc12.py', FROZEN, 'mIoU', 1, 'mIoU, frozen backbone')),
+    ('probe', ('configs/demo/linear_resnet18w16_1xb64-20e_digits.py', [], 'accuracy/top1', 1,
+               'linear-probe top-1 (single digits)')),
+])
+PRETRAIN_METRICS = OrderedDict([('pretrain/member_0/top1', 'member 0 top-1'),
+                                ('pretrain/member_mean/top1', 'member mean top-1'),
+                                ('pretrain/ensemble/top1', 'ensemble top-1')])
+PAIRS = [('mcl', 'independent'), ('mcl', 'dml'), ('dml', 'independent'), ('mcl', 'random'), ('independent', 'random')]
+# The world's sizes (as tools/demo.py takes them) and each run's budget: full / --quick (a pipeline check).
+MODES = {
+    'full': dict(two_digits=(25, 15), digits_cls=(200, 40), coco=(0, 0), voc=(48, 40, 48), seg=(120, 120),
+                 pre_epochs=15, det_epochs=4, seg_iters=600, seg_warmup=60, probe_epochs=20, seeds=5, repeats=2),
+    'quick': dict(two_digits=(2, 1), digits_cls=(24, 10), coco=(0, 0), voc=(4, 4, 4), seg=(8, 4),
+                  pre_epochs=2, det_epochs=1, seg_iters=4, seg_warmup=1, probe_epochs=1, seeds=1, repeats=1),
+}  # yapf: disable
+
+
+def finetune_seed(seed: int, repeat: int) -> int:
+    """The fine-tune seed of repeat ``repeat`` of pretraining seed ``seed`` (the same for every initialisation)."""
+    return seed + 1000 * repeat
+
+
+def task_schedule(task: str, mode: dict) -> List[str]:
+    """--cfg-options setting a task's budget (the demo's schedules, shortened or lengthened)."""
+    if task.startswith('voc_seg'):
+        iters, warmup = mode['seg_iters'], mode['seg_warmup']
+        return [
+            f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}', f'param_scheduler.0.end={warmup}',
+            f'param_scheduler.1.begin={warmup}', f'param_scheduler.1.end={iters}',
+            f'default_hooks.checkpoint.interval={iters}'
+        ]
+    if task == 'probe':
+        e = mode['probe_epochs']
+        return [
+            f'train_cfg.max_epochs={e}', f'train_cfg.val_interval={e}', f'default_hooks.checkpoint.interval={e}',
+            f'param_scheduler.milestones=[{max(1, e * 3 // 5)},{max(1, e * 4 // 5)}]'
+        ]
+    e = mode['det_epochs']
+    return [
+        f'train_cfg.max_epochs={e}', f'train_cfg.val_interval={e}', f'param_scheduler.1.end={e}',
+        f'param_scheduler.1.milestones=[{max(1, e - 2)}]', f'default_hooks.checkpoint.interval={e}'
+    ]
+
+
+def _data_options(task: str, data_root: str) -> List[str]:
+    """Point a demo config at this study's copy of the world (tools/train.py re-roots every derived path)."""
+    if task == 'probe':
+        return [f'data_root={data_root}/digits_cls']
+    return [
+        f'data_root={data_root}/VOCdevkit/VOC2012'
+        if task.startswith('voc_seg') else f'data_root={data_root}/VOCdevkit/'
+    ]
+
+
+def backbone_path(out: str, arm: str, seed: int) -> str:
+    """Member 0 of a pretrained cohort, as tools/model_converters/extract_backbone.py writes it."""
+    return osp.join(out, 'backbones', f'{arm}_s{seed}', 'member0.pth')
+
+
+def finetune_dir(out: str, task: str, init: str, seed: int, repeat: int) -> str:
+    return osp.join(out, 'finetune', task, init, f's{seed}', f'r{repeat}')
+
+
+def finished(work_dir: str, keys: Sequence[str]) -> bool:
+    try:
+        return run_status(work_dir, keys)[0]
+    except (RunRecordError, OSError):
+        return False
+
+
+def plan(mode: dict,
+         seeds: Sequence[int],
+         repeats: int,
+         tasks: Sequence[str],
+         data_root: str,
+         out: str,
+         skip_finished: bool = False) -> List[Job]:
+    """Pretraining, extraction and fine-tune jobs; ``skip_finished`` leaves out the ones whose results exist (a
+    dependency on a left-out job is dropped with it)."""
+    py, train = sys.executable, osp.join(ROOT, 'tools', 'train.py')
+    extract = osp.join(ROOT, 'tools', 'model_converters', 'extract_backbone.py')
+    jobs, skipped = [], set()
+    for seed in seeds:
+        for arm, (_, config) in ARMS.items():
+            work = osp.join(out, 'pretrain', arm, f's{seed}')
+            pretrain = Job(
+                f'pretrain/{arm}/s{seed}',
+                [
+                    py, train,
+                    osp.join(ROOT, config), '--work-dir', work, '--cfg-options', f'data_root={data_root}/two_digits',
+                    f'randomness.seed={seed}', *schedule_options(mode['pre_epochs'])
+                ],
+                cost=2.4 * mode['pre_epochs'] / 15,  # minutes on one core (the demo's, measured), for the ETA
+                work_dir=work)
+            extraction = Job(
+                f'extract/{arm}/s{seed}', [
+                    py, extract,
+                    osp.join(work, f'epoch_{mode["pre_epochs"]}.pth'),
+                    backbone_path(out, arm, seed), '--member', '0'
+                ],
+                cost=0.3,
+                deps=[pretrain.tag],
+                work_dir=osp.dirname(backbone_path(out, arm, seed)))
+            pretrained = skip_finished and finished(work, ['cohort/ensemble/top1'])
+            extracted = pretrained and osp.exists(backbone_path(out, arm, seed))
+            for job, done in ((pretrain, pretrained), (extraction, extracted)):
+                if done:
+                    skipped.add(job.tag)
+                else:
+                    jobs.append(job)
+    for seed in seeds:
+        for repeat in range(repeats):
+            for task in tasks:
+                config, options, metric, _, _ = TASKS[task]
+                cost = {'voc_det': 0.65, 'voc_seg': 1.1, 'probe': 0.5}[task.replace('_frozen', '')]
+                for init in INITS:
+                    work = finetune_dir(out, task, init, seed, repeat)
+                    tag = f'finetune/{task}/{init}/s{seed}/r{repeat}'
+                    deps = [] if init == 'random' else [f'extract/{init}/s{seed}']
+                    # kept only when its backbone is the one it was trained from (not extracted again)
+                    if skip_finished and all(d in skipped for d in deps) and finished(work, [metric]):
+                        continue
+                    if init == 'random':
+                        init_opts = ['model.backbone.init_cfg=None']
+                    else:
+                        init_opts = [
+                            f'model.backbone.init_cfg.checkpoint={backbone_path(out, init, seed)}',
+                            'model.backbone.init_cfg.prefix=None'
+                        ]
+                    jobs.append(
+                        Job(tag, [
+                            py, train,
+                            osp.join(ROOT, config), '--work-dir', work, '--cfg-options',
+                            f'randomness.seed={finetune_seed(seed, repeat)}', *init_opts,
+                            *_data_options(task, data_root), *options, *task_schedule(task, mode)
+                        ],
+                            cost=cost,
+                            deps=[d for d in deps if d not in skipped],
+                            work_dir=work))
+    return jobs
+
+
+def collect(seeds: Sequence[int], repeats: int, tasks: Sequence[str], out: str):
+    """(per_seed, per_repeat): per_seed = init -> metric -> {seed: value} (downstream: the mean over the
+    repeats that finished); per_repeat = init -> metric -> {seed: [value per repeat]}. Writes results.csv and
+    repeats.csv."""
+    per_seed = OrderedDict((init, OrderedDict()) for init in INITS)
+    per_repeat = OrderedDict((init, OrderedDict()) for init in INITS)
+    for arm in ARMS:
+        for seed in seeds:
+            work = osp.join(out, 'pretrain', arm, f's{seed}')
+            if not finished(work, ['cohort/ensemble/top1']):
+                print(f'[study] pretraining {arm} seed {seed}: not finished in {work}; left out')
+                continue
+            found = last_metrics(work, [f'cohort/member_{i}/top1' for i in range(2)] + ['cohort/ensemble/top1'])
+            values = {
+                'pretrain/member_0/top1': found['cohort/member_0/top1'],
+                'pretrain/member_mean/top1': (found['cohort/member_0/top1'] + found['cohort/member_1/top1']) / 2,
+                'pretrain/ensemble/top1': found['cohort/ensemble/top1']
+            }
+            for key, value in values.items():
+                per_seed[arm].setdefault(key, OrderedDict())[seed] = value
+    for task in tasks:
+        _, _, metric, scale, _ = TASKS[task]
+        for init in INITS:
+            for seed in seeds:
+                values = []
+                for repeat in range(repeats):
+                    work = finetune_dir(out, task, init, seed, repeat)
+                    if finished(work, [metric]):
+                        values.append(last_metrics(work, [metric])[metric] * scale)
+                if values:
+                    per_repeat[init].setdefault(task, OrderedDict())[seed] = values
+                    per_seed[init].setdefault(task, OrderedDict())[seed] = statistics.mean(values)
+    if not any(per_seed[init] for init in INITS):
+        raise RunRecordError(f'no finished run in {out}')
+    write_long_csv(per_seed, osp.join(out, 'results.csv'))
+    with open(osp.join(out, 'repeats.csv'), 'w') as f:
+        f.write('arm,seed,repeat,metric,value\n')
+        for init, metrics in per_repeat.items():
+            for task, by_seed in metrics.items():
+                for seed, values in by_seed.items():
+                    f.writelines(f'{init},{seed},{r},{task},{v:.4f}\n' for r, v in enumerate(values))
+    return per_seed, per_repeat
+
+
+def variance_split(per_repeat, arm: str, reference: str, task: str) -> Optional[dict]:
+    """The variance of the paired difference ``arm - reference`` (each side the mean of R fine-tunes) split into
+    its fine-tune part and its pretraining-seed part, from seeds with R >= 2 repeats on both sides.
+
+    fine-tune variance s2_ft: the pooled within-member variance of single fine-tunes (both sides, every seed);
+    observed variance of the per-seed differences = s2_seed + 2 s2_ft / R, so s2_seed = max(0, observed - 2
+    s2_ft / R). Returns {'sd_finetune', 'sd_seed', 'sd_difference', 'n', 'R'} or None without enough data."""
+    a, b = per_repeat[arm].get(task, {}), per_repeat[reference].get(task, {})
+    seeds = [s for s in a if s in b and len(a[s]) >= 2 and len(a[s]) == len(b[s])]
+    if len(seeds) < 2:
+        return None
+    repeats = len(a[seeds[0]])
+    if any(len(a[s]) != repeats for s in seeds):
+        return None
+    within = [statistics.variance(side[s]) for side in (a, b) for s in seeds]
+    s2_ft = statistics.mean(within)
+    differences = [statistics.mean(a[s]) - statistics.mean(b[s]) for s in seeds]
+    observed = statistics.variance(differences)
+    s2_seed = max(0.0, observed - 2 * s2_ft / repeats)
+    return dict(
+        sd_finetune=math.sqrt(s2_ft),
+        sd_seed=math.sqrt(s2_seed),
+        sd_difference=math.sqrt(observed),
+        n=len(seeds),
+        R=repeats)
+
+
+def projected_half_width(split: dict, seeds: int, repeats: int) -> float:
+    """The 95 % t half-width of the mean paired difference over ``seeds`` seeds with ``repeats`` fine-tunes per
+    member, from a :func:`variance_split`."""
+    variance = split['sd_seed']**2 + 2 * split['sd_finetune']**2 / repeats
+    return t_quantile_975(seeds - 1) * math.sqrt(variance / seeds)
+
+
+def power_table(per_repeat, tasks: Sequence[str], budgets: Sequence[Tuple[int, int]]) -> str:
+    """Markdown: per task, the MCL - independent difference's SDs and the half-width of each (seeds, repeats)."""
+    header = ['metric', 'SD fine-tune', 'SD pretraining seed', 'SD of the paired difference (n, R)'
+              ] + [f'± at n={n}, R={r}' for n, r in budgets]
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    for task in tasks:
+        split = variance_split(per_repeat, 'mcl', 'independent', task)
+        if split is None:
+            continue
+        cells = [
+            f'{split["sd_finetune"]:.2f}', f'{split["sd_seed"]:.2f}',
+            f'{split["sd_difference"]:.2f} ({split["n"]}, {split["R"]})'
+        ]
+        cells += [f'{projected_half_width(split, n, r):.2f}' for n, r in budgets]
+        lines.append(f'| {TASKS[task][4]} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n' if len(lines) > 2 else ''
+
+
+def markdown(per_seed, per_repeat, seeds, repeats, tasks, mode: dict, minutes: float, mode_name: str) -> str:
+    pretrain_columns = OrderedDict(PRETRAIN_METRICS)
+    downstream = OrderedDict((t, TASKS[t][4]) for t in tasks)
+    budgets = f'detection {mode["det_epochs"]} epochs, segmentation {mode["seg_iters"]} iterations, probe ' \
+              f'{mode["probe_epochs"]} epochs'
+    lines = [
+        f'# MCL transfer study: results ({mode_name} mode)', '',
+        f'Written by `python tools/study.py --transfer` on {time.strftime("%Y-%m-%d")}: pretraining seeds '
+        f'{", ".join(map(str, seeds))} (n: the runs that finished), {repeats} fine-tune(s) per pretrained member '
+        f'and task (downstream values are their mean), pretraining {mode["pre_epochs"]} epochs, {budgets}; '
+        f'{minutes:.0f} min on {host_description()}.', '', '## Pretraining: the classification effect in this regime',
+        '', 'Top-1 (%) on the two-digit numbers of held-out writers at the last epoch, mean ± std over seeds:', '',
+        markdown_table(
+            seed_rows(OrderedDict((a, per_seed[a]) for a in ARMS), LABELS),
+            pretrain_columns,
+            first_column='pretraining'), 'Paired per-seed differences, mean [95 % t interval] (n seeds):', '',
+        paired_table(per_seed, PAIRS[:3], pretrain_columns, LABELS,
+                     per_seed_column='pretrain/member_0/top1'), '## Transfer from member 0', '',
+        'Mean ± std over pretraining seeds (each seed: the mean of its fine-tunes); VOC mAP and mIoU in %:', '',
+        markdown_table(seed_rows(per_seed, LABELS), downstream, first_column='initialisation'),
+        'Paired per-seed differences, mean [95 % t interval] (n seeds):', '',
+        paired_table(per_seed, PAIRS, downstream, LABELS)
+    ]
+    power = power_table(per_repeat, tasks, [(5, 2), (10, 2), (20, 1), (20, 2), (40, 2)])
+    if power:
+        lines += [
+            '## Where the variance comes from (MCL − independent)', '',
+            'SD of a single fine-tune of one member (pooled), SD the pretraining seed adds to the paired difference, '
+            'and the 95 % half-width of the mean difference other budgets (n seeds, R fine-tunes each) would reach:',
+            '', power
+        ]
+    lines += ['![paired differences](paired_differences.png)', '', '![values](values.png)', '']
+    return '\n'.join(lines)
+
+
+def plot(per_seed, tasks: Sequence[str], out: str) -> None:
+    downstream = OrderedDict([('pretrain/member_0/top1', 'member 0 top-1 (%)')] + [(t, TASKS[t][4]) for t in tasks])
+    pairs = [p for p in PAIRS if p[1] != 'random']
+    paired_difference_plot(per_seed, pairs, downstream, LABELS, osp.join(out, 'paired_differences.png'))
+    seed_scatter(per_seed, LABELS, downstream, osp.join(out, 'values.png'))
+
+
+def select_tasks(names: Optional[str]) -> List[str]:
+    chosen = names.split(',') if names else list(TASKS)
+    unknown = [t for t in chosen if t not in TASKS]
+    if unknown:
+        raise ToolInputError(f'unknown task(s) {unknown}; choose from {list(TASKS)}')
+    return chosen
+
+
+def run_transfer_study(out: str,
+                       quick: bool = False,
+                       seeds: Optional[int] = None,
+                       repeats: Optional[int] = None,
+                       tasks: Optional[str] = None,
+                       jobs: int = 2,
+                       docs: Optional[str] = None,
+                       workdir: str = ROOT,
+                       skip_finished: bool = False,
+                       collect_only: bool = False) -> str:
+    """Generate the world, train the plan, tabulate and plot; returns the results markdown."""
+    mode_name = 'quick' if quick else 'full'
+    mode = MODES[mode_name]
+    seed_list = list(range(seeds or mode['seeds']))
+    repeats = repeats or mode['repeats']
+    task_list = select_tasks(tasks)
+    out = osp.abspath(out)
+    os.makedirs(out, exist_ok=True)
+    start, timing = time.time(), osp.join(out, 'timing.json')
+    if not collect_only:
+        data_root = osp.join(osp.abspath(workdir), 'data', 'study_transfer' + ('_quick' if quick else ''))
+        processes = start_processes(osp.join(out, 'logs'))  # its imports overlap the data generation
+        try:
+            generate_data(data_root, mode, quick)
+        except BaseException:
+            processes.close()
+            raise
+        run_jobs(
+            plan(mode, seed_list, repeats, task_list, data_root, out, skip_finished), osp.join(out, 'logs'), ROOT, jobs,
+            'study', processes)
+        earlier = json.load(open(timing))['minutes'] if skip_finished and osp.exists(timing) else 0.0
+        with open(timing, 'w') as f:
+            json.dump(dict(minutes=earlier + (time.time() - start) / 60, jobs=jobs), f)
+    minutes = json.load(open(timing))['minutes'] if osp.exists(timing) else math.nan
+    per_seed, per_repeat = collect(seed_list, repeats, task_list, out)
+    text = markdown(per_seed, per_repeat, seed_list, repeats, task_list, mode, minutes, mode_name)
+    with open(osp.join(out, 'results.md'), 'w') as f:
+        f.write(text)
+    plot(per_seed, task_list, out)
+    print('\n' + text)
+    if docs:
+        os.makedirs(docs, exist_ok=True)
+        for name in ('results.md', 'results.csv', 'repeats.csv', 'paired_differences.png', 'values.png'):
+            shutil.copy(osp.join(out, name), osp.join(docs, name))
+    print(f'[study] written to {out}' + (f' and {docs}' if docs else ''))
+    return text
