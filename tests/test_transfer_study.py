@@ -140,6 +140,12 @@ def test_quick_transfer_study_end_to_end(tmp_path):
     # Resumable: nothing is planned again; re-tabulating gives the same table.
     data = str(tmp_path / 'data' / 'study_transfer_quick')
     assert ts.plan(ts.MODES['quick'], [0], 1, ['voc_seg_frozen', 'probe'], data, str(out), True) == []
+    # A member whose extraction is missing is extracted again (its finished pretraining kept, so no dependency on
+    # it), and the fine-tunes from it run again.
+    (out / 'backbones' / 'mcl_s0' / 'member0.pth').unlink()
+    again = {j.tag: j for j in ts.plan(ts.MODES['quick'], [0], 1, ['voc_seg_frozen', 'probe'], data, str(out), True)}
+    assert set(again) == {'extract/mcl/s0', 'finetune/voc_seg_frozen/mcl/s0/r0', 'finetune/probe/mcl/s0/r0'}
+    assert again['extract/mcl/s0'].deps == [] and again['finetune/probe/mcl/s0/r0'].deps == ['extract/mcl/s0']
     _, again = run_tool('study.py', '--transfer', '--quick', '--tasks', 'voc_seg_frozen,probe', '--out', out,
                         '--collect-only')
     assert 'start ' not in again and (out / 'results.md').read_text() == table

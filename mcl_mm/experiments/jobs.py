@@ -121,6 +121,9 @@ def run_jobs(jobs: List[Job],
                 running[processes.start(job, cwd, env)] = [job, 0]
                 pending.remove(job)
                 print(f'[{name}] start {job.tag}', flush=True)
+            if pending and not running:
+                waiting = {j.tag: [d for d in j.deps if d not in done] for j in pending}
+                raise SystemExit(f'[{name}] {len(pending)} job(s) wait for jobs that are not in the plan: {waiting}')
             ended = processes.ended()
             for state in running.values():
                 state[1] = _print_progress(*state)

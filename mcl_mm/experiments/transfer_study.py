@@ -146,6 +146,7 @@ def plan(mode: dict,
                 ],
                 cost=2.4 * mode['pre_epochs'] / 15,  # minutes on one core (the demo's, measured), for the ETA
                 work_dir=work)
+            pretrained = skip_finished and finished(work, ['cohort/ensemble/top1'])
             extraction = Job(
                 f'extract/{arm}/s{seed}', [
                     py, extract,
@@ -153,9 +154,8 @@ def plan(mode: dict,
                     backbone_path(out, arm, seed), '--member', '0'
                 ],
                 cost=0.3,
-                deps=[pretrain.tag],
+                deps=[] if pretrained else [pretrain.tag],
                 work_dir=osp.dirname(backbone_path(out, arm, seed)))
-            pretrained = skip_finished and finished(work, ['cohort/ensemble/top1'])
             extracted = pretrained and osp.exists(backbone_path(out, arm, seed))
             for job, done in ((pretrain, pretrained), (extraction, extracted)):
                 if done:
