@@ -63,7 +63,7 @@ PAIRS = [('mcl', 'independent'), ('mcl', 'dml'), ('dml', 'independent'), ('mcl',
 # The world's sizes (as tools/demo.py takes them) and each run's budget: full / --quick (a pipeline check).
 MODES = {
     'full': dict(two_digits=(25, 15), digits_cls=(200, 40), coco=(0, 0), voc=(48, 40, 48), seg=(120, 120),
-                 pre_epochs=15, det_epochs=4, seg_iters=600, seg_warmup=60, probe_epochs=20, seeds=5, repeats=2),
+                 pre_epochs=15, det_epochs=4, seg_iters=600, seg_warmup=60, probe_epochs=20, seeds=6, repeats=1),
     'quick': dict(two_digits=(2, 1), digits_cls=(24, 10), coco=(0, 0), voc=(4, 4, 4), seg=(8, 4),
                   pre_epochs=2, det_epochs=1, seg_iters=4, seg_warmup=1, probe_epochs=1, seeds=1, repeats=1),
 }  # yapf: disable
