@@ -2,6 +2,7 @@
 import csv
 import json
 import math
+import os.path as osp
 import statistics
 from collections import OrderedDict
 from pathlib import Path
@@ -136,3 +137,26 @@ def test_quick_study_runs_the_optional_arms(tmp_path):
     table = (out / 'results.md').read_text()
     assert '| L-MCL v2 |' in table and '| MCL + logit KD |' in table
     assert 'Paired per-seed difference' not in table  # no reference arm was trained: no comparison is made up
+
+
+def test_bad_arms_seeds_and_missing_runs_are_clear_errors(tmp_path, capsys):
+    from mcl_mm.utils.errors import RunRecordError, ToolInputError
+    with pytest.raises(ToolInputError, match=r"unknown arm\(s\) \['mcl_v3'\]"):
+        study.select_arms('mcl,mcl_v3', ablation=False)
+    assert list(study.select_arms(None, ablation=True)) == list(study.DEFAULT_ARMS) + list(study.ABLATIONS)
+    with pytest.raises(ToolInputError, match='--arm-seeds takes ARM=N items'):
+        study.parse_arm_seeds(['lmcl_v2:3'])
+    # A run folder with an empty train-set evaluation is not finished; a study with no finished run names it.
+    work = study.run_dir(str(tmp_path), 'mcl', 0, 0)
+    (tmp_path / 'runs' / 'mcl' / 'w0' / 's0' / 'train_eval').mkdir(parents=True)
+    assert not study.run_finished(work)
+    with pytest.raises(RunRecordError, match='no test metrics in'):
+        study._test_metrics(osp.join(work, 'train_eval'))
+    with pytest.raises(RunRecordError, match=r"no finished run for \['mcl'\]"):
+        study.collect(OrderedDict(mcl=study.ARMS['mcl']), OrderedDict({0: [0]}), str(tmp_path))
+    assert 'mcl draw 0 seed 0: no finished run' in capsys.readouterr().out
+    # The generated world is reused when its spec is unchanged.
+    mode = dict(study.MODES['quick'])
+    study.generate_data(str(tmp_path / 'world'), mode, draw=1)
+    study.generate_data(str(tmp_path / 'world'), mode, draw=1)
+    assert capsys.readouterr().out.splitlines()[-1] == f'[study] data: reusing {tmp_path / "world"}'

@@ -2,6 +2,7 @@
 import csv
 import math
 import re
+from collections import OrderedDict
 
 import pytest
 import torch
@@ -9,6 +10,7 @@ from conftest import run_tool
 
 from mcl_mm.experiments import transfer_study as ts
 from mcl_mm.experiments.report import t_quantile_975
+from mcl_mm.utils.errors import RunRecordError
 
 
 def _options(job):
@@ -149,3 +151,30 @@ def test_quick_transfer_study_end_to_end(tmp_path):
     _, again = run_tool('study.py', '--transfer', '--quick', '--tasks', 'voc_seg_frozen,probe', '--out', out,
                         '--collect-only')
     assert 'start ' not in again and (out / 'results.md').read_text() == table
+
+
+def test_report_from_synthetic_runs_has_the_variance_split_and_projected_half_widths(tmp_path):
+    """markdown() on made-up values (3 seeds, 2 fine-tunes): the power table holds variance_split's SDs and the
+    half-widths of projected_half_width, and a folder without finished runs is an error naming it."""
+    seeds, tasks = [0, 1, 2], ['voc_det', 'probe']
+    per_repeat = OrderedDict((init, OrderedDict()) for init in ts.INITS)
+    per_seed = OrderedDict((init, OrderedDict()) for init in ts.INITS)
+    for k, init in enumerate(ts.INITS):
+        for metric in ts.PRETRAIN_METRICS:
+            if init != 'random':
+                per_seed[init][metric] = OrderedDict((s, 90.0 + k + 0.5 * s) for s in seeds)
+        for j, task in enumerate(tasks):
+            per_repeat[init][task] = OrderedDict((s, [30.0 + k + s + j, 31.5 + k + 0.3 * s]) for s in seeds)
+            per_seed[init][task] = OrderedDict((s, sum(v) / 2) for s, v in per_repeat[init][task].items())
+    text = ts.markdown(per_seed, per_repeat, seeds, 2, tasks, ts.MODES['full'], 12.0, 'full')
+    assert '## Where the variance comes from (MCL − independent)' in text
+    split = ts.variance_split(per_repeat, 'mcl', 'independent', 'voc_det')
+    row = next(line for line in text.splitlines() if line.startswith('| VOC mAP | '))
+    cells = [c.strip() for c in row.strip('|').split('|')]
+    assert cells[1:4] == [
+        f'{split["sd_finetune"]:.2f}', f'{split["sd_seed"]:.2f}', f'{split["sd_difference"]:.2f} (3, 2)'
+    ]
+    assert cells[4] == f'{ts.projected_half_width(split, 5, 2):.2f}'
+    assert '| MCL − DML |' in text and 'pretraining seeds 0, 1, 2' in text
+    with pytest.raises(RunRecordError, match='no finished run in'):
+        ts.collect(seeds, 2, tasks, str(tmp_path / 'empty'))
