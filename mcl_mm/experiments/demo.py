@@ -212,20 +212,31 @@ def init_options(out: str, init: str, seed: int) -> List[str]:
     ]
 
 
-def transfer_job(run: DemoRun, mode: dict, task: str, cfg: str, init: str, seed: int) -> Job:
+def finetune_schedule(task: str, mode: dict) -> List[str]:
+    """--cfg-options setting a fine-tune's budget from ``mode``: ``voc_seg`` (FCN: iterations and warm-up),
+    ``probe`` (the linear probe: epochs, steps at 60 / 80 %) or detection (``coco`` / ``voc_det``: epochs)."""
     if task == 'voc_seg':
         iters, warmup = mode['seg_iters'], mode['seg_warmup']
-        sched = [
+        return [
             f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}', f'param_scheduler.0.end={warmup}',
             f'param_scheduler.1.begin={warmup}', f'param_scheduler.1.end={iters}',
             f'default_hooks.checkpoint.interval={iters}'
         ]
-    else:
-        e = mode['det_epochs']
-        sched = [
-            f'train_cfg.max_epochs={e}', f'train_cfg.val_interval={e}', f'param_scheduler.1.end={e}',
-            f'param_scheduler.1.milestones=[{max(1, e - 2)}]', f'default_hooks.checkpoint.interval={e}'
+    if task == 'probe':
+        e = mode['probe_epochs']
+        return [
+            f'train_cfg.max_epochs={e}', f'train_cfg.val_interval={e}', f'default_hooks.checkpoint.interval={e}',
+            f'param_scheduler.milestones=[{max(1, e * 3 // 5)},{max(1, e * 4 // 5)}]'
         ]
+    e = mode['det_epochs']
+    return [
+        f'train_cfg.max_epochs={e}', f'train_cfg.val_interval={e}', f'param_scheduler.1.end={e}',
+        f'param_scheduler.1.milestones=[{max(1, e - 2)}]', f'default_hooks.checkpoint.interval={e}'
+    ]
+
+
+def transfer_job(run: DemoRun, mode: dict, task: str, cfg: str, init: str, seed: int) -> Job:
+    sched = finetune_schedule(task, mode)
     work = f'{run.out}/transfer/{task}/{init}/s{seed}'
     return Job(
         f'transfer/{task}/{init}/s{seed}',
@@ -247,7 +258,7 @@ def transfer_job(run: DemoRun, mode: dict, task: str, cfg: str, init: str, seed:
 def selfsup_plan(run: DemoRun, mode: dict) -> List[Job]:
     """MoCo-MCL x2 and MoCo x2 without labels -> member 0 extracted -> linear probe and VOC detection."""
     py, train, out = sys.executable, osp.join(ROOT, 'tools', 'train.py'), run.out
-    epochs, probe = mode['ssl_epochs'], mode['probe_epochs']
+    epochs = mode['ssl_epochs']
     jobs = []
     for seed in range(run.seeds):
         for arm, cfg in SELFSUP_PRETRAIN.items():
@@ -275,9 +286,7 @@ def selfsup_plan(run: DemoRun, mode: dict) -> List[Job]:
                 Job(f'probe/{init}/s{seed}', [
                     py, train,
                     osp.join(ROOT, LINEAR_PROBE), '--work-dir', work, '--cfg-options', f'randomness.seed={seed}',
-                    *init_options(out, init, seed), f'train_cfg.max_epochs={probe}', f'train_cfg.val_interval={probe}',
-                    f'default_hooks.checkpoint.interval={probe}',
-                    f'param_scheduler.milestones=[{max(1, probe * 3 // 5)},{max(1, probe * 4 // 5)}]'
+                    *init_options(out, init, seed), *finetune_schedule('probe', mode)
                 ],
                     cost=0.5,
                     deps=[] if init == 'random' else [f'extract/{init}/s{seed}'],

@@ -27,6 +27,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mcl_mm.utils.errors import RunRecordError, ToolInputError
 from mcl_mm.utils.logs import run_status, scalar_records
 from . import project_root
+from .demo import schedule_options
 from .jobs import Job, host_description, run_jobs, start_processes
 from .report import markdown_table, paired_difference_plot, paired_table, seed_rows, seed_scatter, write_long_csv
 
@@ -135,12 +136,7 @@ def plan(arms: 'OrderedDict[str, tuple]',
     --cfg-options to some arms' training runs."""
     mode_options = mode_options or {}
     py, train, test = sys.executable, osp.join(ROOT, 'tools', 'train.py'), osp.join(ROOT, 'tools', 'test.py')
-    warmup = min(5, epochs - 1)  # the configs' 5 warm-up epochs, shortened only for --quick
-    schedule = [
-        f'train_cfg.max_epochs={epochs}', f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}',
-        f'param_scheduler.1.end={epochs}', f'train_cfg.val_interval={max(1, epochs // 6)}',
-        f'default_hooks.checkpoint.interval={epochs}'
-    ]
+    schedule = schedule_options(epochs)  # the configs' 5 warm-up epochs, shortened only for --quick
     jobs = []
     for draw, (data_root, seeds) in draws.items():
         for rank, seed in enumerate(seeds):

@@ -30,7 +30,7 @@ from typing import List, Optional, Sequence, Tuple
 from mcl_mm.utils.errors import RunRecordError, ToolInputError
 from mcl_mm.utils.logs import last_metrics, run_status
 from . import project_root
-from .demo import generate_data, schedule_options
+from .demo import finetune_schedule, generate_data, schedule_options
 from .jobs import Job, host_description, run_jobs, start_processes
 from .report import (markdown_table, paired_difference_plot, paired_table, seed_rows, seed_scatter, t_quantile_975,
                      write_long_csv)
@@ -72,28 +72,6 @@ MODES = {
 def finetune_seed(seed: int, repeat: int) -> int:
     """The fine-tune seed of repeat ``repeat`` of pretraining seed ``seed`` (the same for every initialisation)."""
     return seed + 1000 * repeat
-
-
-def task_schedule(task: str, mode: dict) -> List[str]:
-    """--cfg-options setting a task's budget (the demo's schedules, shortened or lengthened)."""
-    if task.startswith('voc_seg'):
-        iters, warmup = mode['seg_iters'], mode['seg_warmup']
-        return [
-            f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}', f'param_scheduler.0.end={warmup}',
-            f'param_scheduler.1.begin={warmup}', f'param_scheduler.1.end={iters}',
-            f'default_hooks.checkpoint.interval={iters}'
-        ]
-    if task == 'probe':
-        e = mode['probe_epochs']
-        return [
-            f'train_cfg.max_epochs={e}', f'train_cfg.val_interval={e}', f'default_hooks.checkpoint.interval={e}',
-            f'param_scheduler.milestones=[{max(1, e * 3 // 5)},{max(1, e * 4 // 5)}]'
-        ]
-    e = mode['det_epochs']
-    return [
-        f'train_cfg.max_epochs={e}', f'train_cfg.val_interval={e}', f'param_scheduler.1.end={e}',
-        f'param_scheduler.1.milestones=[{max(1, e - 2)}]', f'default_hooks.checkpoint.interval={e}'
-    ]
 
 
 def _data_options(task: str, data_root: str) -> List[str]:
@@ -186,7 +164,8 @@ def plan(mode: dict,
                             py, train,
                             osp.join(ROOT, config), '--work-dir', work, '--cfg-options',
                             f'randomness.seed={finetune_seed(seed, repeat)}', *init_opts,
-                            *_data_options(task, data_root), *options, *task_schedule(task, mode)
+                            *_data_options(task, data_root), *options,
+                            *finetune_schedule(task.replace('_frozen', ''), mode)
                         ],
                             cost=cost,
                             deps=[d for d in deps if d not in skipped],
