@@ -111,7 +111,7 @@ PYEOF
       exit 0
     fi
     STEP="mmcv ${MMCV_VERSION} build"
-    log "building mmcv $MMCV_VERSION with $CUDA_TAG ops (first time only; 7-11 min on 2 cores)"
+    log "building mmcv $MMCV_VERSION with $CUDA_TAG ops (first time only; 7-20 min on 2 cores)"
     export MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)}
     if [[ $CUDA_TAG != cpu ]]; then export FORCE_CUDA=1; fi
     mkdir -p "$WHEEL_DIR"
