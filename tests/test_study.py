@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO, run_tool
 
 from mcl_mm.experiments import study
-from mcl_mm.experiments.report import paired_interval
+from mcl_mm.experiments.report import paired_difference_plot, paired_interval, seed_scatter
 from mcl_mm.experiments.world import DigitObjects, make_digit_classification_folder
 
 
@@ -46,6 +46,28 @@ def test_paired_interval_against_hand_computation():
     assert math.isnan(paired_interval([1.0], [0.5])[1])
     with pytest.raises(ValueError):
         paired_interval([1.0, 2.0], [1.0])  # unpaired seeds are an error, not a silent truncation
+
+
+def test_plots_wrap_many_metrics_into_rows_of_three(tmp_path):
+    import matplotlib.image as mpimg
+    per_seed = {
+        arm: {
+            f'm{i}': {
+                s: float(s + i + k)
+                for s in range(4)
+            }
+            for i in range(5)
+        }
+        for k, arm in enumerate(('independent', 'mcl'))
+    }
+    columns = OrderedDict((f'm{i}', f'metric {i}') for i in range(5))
+    labels = {'independent': 'independent', 'mcl': 'MCL'}
+    wide = mpimg.imread(seed_scatter(per_seed, labels, columns, str(tmp_path / 'values.png')))
+    paired = mpimg.imread(
+        paired_difference_plot(per_seed, [('mcl', 'independent')], columns, labels, str(tmp_path / 'paired.png')))
+    for image in (wide, paired):
+        height, width = image.shape[:2]
+        assert width / height < 3.0  # 3 panels x 2 rows (18 x 8.4 in: 2.1), not 5 in a row (30 x 4 in: 7.5)
 
 
 def test_every_arm_shares_the_recipe_and_differs_only_in_its_objective():

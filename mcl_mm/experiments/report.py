@@ -248,9 +248,8 @@ def bar_chart(rows, columns, path: str, title: str, zoom: bool = False) -> Optio
 def seed_scatter(per_seed: Dict[str, Dict[str, Dict[int, float]]], labels: Dict[str, str],
                  columns: 'OrderedDict[str, str]', path: str) -> str:
     """One panel per metric: every seed's value of every arm as a point, and the arm's mean ± std."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(columns), figsize=(6 * len(columns), 4), squeeze=False)
-    for ax, (metric, title) in zip(axes[0], columns.items()):
+    fig, axes = _panels(len(columns))
+    for ax, (metric, title) in zip(axes, columns.items()):
         for x, arm in enumerate(per_seed):
             values = list(per_seed[arm].get(metric, {}).values())
             if not values:
@@ -259,7 +258,7 @@ def seed_scatter(per_seed: Dict[str, Dict[str, Dict[int, float]]], labels: Dict[
             spread = statistics.stdev(values) if len(values) > 1 else 0
             ax.errorbar(x + 0.15, statistics.mean(values), yerr=spread, fmt='o', color='k', capsize=3)
         ax.set_xticks(range(len(per_seed)), [labels[a] for a in per_seed], rotation=25, ha='right')
-        ax.set(title=f'{title}: seeds, mean ± std')
+        ax.set(title=f'{title}\nseeds, mean ± std')
         ax.grid(axis='y', alpha=0.3)
     return _save(fig, path)
 
@@ -267,9 +266,8 @@ def seed_scatter(per_seed: Dict[str, Dict[str, Dict[int, float]]], labels: Dict[
 def paired_difference_plot(per_seed: Dict[str, Dict[str, Dict[int, float]]], pairs: Sequence[Tuple[str, str]],
                            columns: 'OrderedDict[str, str]', labels: Dict[str, str], path: str) -> str:
     """One panel per metric: each pair's per-seed differences (points), their mean and 95 % t interval."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(columns), figsize=(6 * len(columns), 4), squeeze=False)
-    for ax, (metric, title) in zip(axes[0], columns.items()):
+    fig, axes = _panels(len(columns))
+    for ax, (metric, title) in zip(axes, columns.items()):
         for x, (arm, ref) in enumerate(pairs):
             _, values, reference = paired_values(per_seed, arm, ref, metric)
             if not values:
@@ -281,9 +279,20 @@ def paired_difference_plot(per_seed: Dict[str, Dict[str, Dict[int, float]]], pai
                 ax.errorbar(x + 0.15, mean, yerr=[[mean - low], [high - mean]], fmt='o', color='k', capsize=3)
         ax.axhline(0, color='grey', linewidth=1)
         ax.set_xticks(range(len(pairs)), [f'{labels[a]} − {labels[r]}' for a, r in pairs], rotation=25, ha='right')
-        ax.set(title=f'{title}: per-seed difference, mean, 95 % CI')
+        ax.set(title=f'{title}\nper-seed difference, mean, 95 % CI')
         ax.grid(axis='y', alpha=0.3)
     return _save(fig, path)
+
+
+def _panels(count: int, per_row: int = 3):
+    """A figure with ``count`` panels, at most ``per_row`` side by side (a single row of six is unreadable)."""
+    plt = _pyplot()
+    rows, cols = math.ceil(count / per_row), min(count, per_row)
+    fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 4.2 * rows), squeeze=False)
+    axes = list(axes.flat)
+    for spare in axes[count:]:
+        spare.set_visible(False)
+    return fig, axes[:count]
 
 
 def _pyplot():
