@@ -3,6 +3,7 @@ import csv
 import json
 import math
 import os.path as osp
+import shutil
 import statistics
 from collections import OrderedDict
 from pathlib import Path
@@ -124,6 +125,11 @@ def test_quick_study_end_to_end(tmp_path):
     draws = OrderedDict((d, (r, [d])) for d, r in enumerate(roots))
     arms = OrderedDict((a, study.ARMS[a]) for a in study.DEFAULT_ARMS)
     assert study.plan(arms, draws, 2, str(out), skip_finished=True) == []
+    # A run stopped between its training and its train-set evaluation keeps its training: only the evaluation runs.
+    shutil.rmtree(osp.join(study.run_dir(str(out), 'mcl', 1, 1), 'train_eval'))
+    resumed = study.plan(arms, draws, 2, str(out), skip_finished=True)
+    assert [(j.tag, j.deps) for j in resumed] == [('mcl/s1/train-eval', [])]
+    assert study.plan(arms, draws, 2, str(out))[0].tag == 'independent/s0'  # without the flag everything trains
     two = OrderedDict((d, (r, [2 * d, 2 * d + 1])) for d, r in enumerate(roots))
     capped = study.plan(study.ARMS, two, 2, str(tmp_path / 'new'), arm_seeds={'lmcl_v2': 1})
     assert {j.tag

@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
@@ -108,6 +109,7 @@ def run_jobs(jobs: List[Job],
     pending, running, done = sorted(jobs, key=lambda j: -rank[j.tag]), {}, set()  # running: pid -> [job, offset]
     total_cost, done_cost, start = sum(j.cost for j in jobs), 0.0, time.time()
     processes = processes or (_Processes(log_dir) if jobs else None)
+    previous_handler = _stop_on_sigterm(name)
     try:
         while pending or running:
             for job in [j for j in pending if all(d in done for d in j.deps)]:
@@ -146,6 +148,21 @@ def run_jobs(jobs: List[Job],
             processes.kill(pid)
         if processes is not None:
             processes.close()
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+
+
+def _stop_on_sigterm(name: str):
+    """Make SIGTERM (``kill``, a scheduler's time limit) unwind like Ctrl-C, so that the running jobs are
+    killed with the runner instead of training on as orphans. Returns the handler it replaced (None off the main
+    thread, where Python cannot install one)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum, frame):
+        raise SystemExit(f'[{name}] stopped by SIGTERM; the running jobs were killed, --skip-finished resumes')
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 def _critical_path(jobs: List[Job]) -> dict:

@@ -144,14 +144,17 @@ def plan(arms: 'OrderedDict[str, tuple]',
                 work = run_dir(out, arm, draw, seed)
                 if (skip_finished and run_finished(work)) or rank >= (arm_seeds or {}).get(arm, len(seeds)):
                     continue
-                jobs.append(
-                    Job(f'{arm}/s{seed}', [
-                        py, train,
-                        osp.join(ROOT, config), '--work-dir', work, '--cfg-options', f'data_root={data_root}',
-                        f'randomness.seed={seed}', *schedule, *options, *mode_options.get(arm, [])
-                    ],
-                        cost=cost,
-                        work_dir=work))
+                # A run that trained but was stopped before its train-set evaluation keeps its training.
+                trained = skip_finished and run_trained(work, epochs)
+                if not trained:
+                    jobs.append(
+                        Job(f'{arm}/s{seed}', [
+                            py, train,
+                            osp.join(ROOT, config), '--work-dir', work, '--cfg-options', f'data_root={data_root}',
+                            f'randomness.seed={seed}', *schedule, *options, *mode_options.get(arm, [])
+                        ],
+                            cost=cost,
+                            work_dir=work))
                 jobs.append(
                     Job(f'{arm}/s{seed}/train-eval', [
                         py, test,
@@ -161,12 +164,22 @@ def plan(arms: 'OrderedDict[str, tuple]',
                         'test_dataloader.dataset.data_prefix=train', *options
                     ],
                         cost=0.05,
-                        deps=[f'{arm}/s{seed}']))
+                        deps=[] if trained else [f'{arm}/s{seed}']))
     return jobs
 
 
 def run_dir(out: str, arm: str, draw: int, seed: int) -> str:
     return osp.join(out, 'runs', arm, f'w{draw}', f's{seed}')
+
+
+def run_trained(work_dir: str, epochs: int) -> bool:
+    """The run validated at its last epoch and its final checkpoint is there (its train-set evaluation may not
+    have run yet)."""
+    try:
+        return run_status(work_dir, ['cohort/ensemble/top1'])[0] and osp.isfile(
+            osp.join(work_dir, f'epoch_{epochs}.pth'))
+    except (RunRecordError, OSError):
+        return False
 
 
 def run_finished(work_dir: str) -> bool:
