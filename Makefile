@@ -9,7 +9,8 @@ install:
 demo: install
 	$(PYTHON) tools/demo.py $(DEMO_ARGS)
 
-# The evidence study (docs/study/): independent / DML / MCL on 2 draws of the world x 5 seeds, about 2 h on 2 cores;
+# The evidence study (docs/study/): independent / DML / MCL on 2 draws of the world x 5 seeds, about 2 h 45 min on
+# 2 cores (one draw: STUDY_ARGS="--draws 1 --merge-results docs/study/results.csv", about 85 min);
 # results land in outputs/study and docs/study. --skip-finished in STUDY_ARGS resumes an interrupted run.
 study: install
 	$(PYTHON) tools/study.py --out outputs/study --docs docs/study $(STUDY_ARGS)

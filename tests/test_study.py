@@ -121,15 +121,35 @@ def test_quick_study_end_to_end(tmp_path):
     assert f'| MCL − independent | {mean:+.2f} [{low:+.2f}, {high:+.2f}] (n=2)' in pooled
     for name in ('results.md', 'results.csv', 'accuracy.png', 'paired_differences.png', 'curves.png'):
         assert (tmp_path / 'docs' / name).stat().st_size > 200, name
+    # One draw per session: draw 1 tabulated in this invocation, draw 0 merged from an earlier draw-0-only table,
+    # gives the same per-draw and pooled cells (and the same results.csv) as both draws in one invocation.
+    earlier = tmp_path / 'earlier'
+    earlier.mkdir()
+    with open(earlier / 'results.csv', 'w') as f:
+        f.write(''.join(line for line in open(out / 'results.csv') if line.split(',')[1] in ('seed', '0')))
+    (earlier / 'world_draws.json').write_text(json.dumps({'draw 0': [0]}))
+    both_csv = (out / 'results.csv').read_text()
+    study.run_study(
+        str(out),
+        quick=True,
+        workdir=str(tmp_path),
+        collect_only=True,
+        draws='1',
+        merge_results=str(earlier / 'results.csv'))
+    merged = (out / 'results.md').read_text()
+    assert 'Draw(s) 0 come from an earlier invocation' in merged
+    for title in ('*draw 0 (seeds 0–0)*', '*draw 1 (seeds 1–1)*', '*pooled over the 2 draws*'):
+        assert table[table.index(title):].split('\n\n*')[0] == merged[merged.index(title):].split('\n\n*')[0]
+    assert (out / 'results.csv').read_text() == both_csv
+    assert json.load(open(out / 'world_draws.json')) == {'draw 0': [0], 'draw 1': [1]}
+    from mcl_mm.utils.errors import ToolInputError
+    with pytest.raises(ToolInputError, match=r'draw\(s\) \[0\] are also in this run'):
+        study.run_study(
+            str(out), quick=True, workdir=str(tmp_path), collect_only=True, merge_results=str(earlier / 'results.csv'))
     # Finished runs are not trained again with --skip-finished; --arm-seeds caps an arm's seeds in every draw.
     draws = OrderedDict((d, (r, [d])) for d, r in enumerate(roots))
     arms = OrderedDict((a, study.ARMS[a]) for a in study.DEFAULT_ARMS)
     assert study.plan(arms, draws, 2, str(out), skip_finished=True) == []
-    # A run stopped between its training and its train-set evaluation keeps its training: only the evaluation runs.
-    shutil.rmtree(osp.join(study.run_dir(str(out), 'mcl', 1, 1), 'train_eval'))
-    resumed = study.plan(arms, draws, 2, str(out), skip_finished=True)
-    assert [(j.tag, j.deps) for j in resumed] == [('mcl/s1/train-eval', [])]
-    assert study.plan(arms, draws, 2, str(out))[0].tag == 'independent/s0'  # without the flag everything trains
     two = OrderedDict((d, (r, [2 * d, 2 * d + 1])) for d, r in enumerate(roots))
     capped = study.plan(study.ARMS, two, 2, str(tmp_path / 'new'), arm_seeds={'lmcl_v2': 1})
     assert {j.tag
@@ -140,6 +160,11 @@ def test_quick_study_end_to_end(tmp_path):
     # Re-tabulating finished runs trains nothing and gives the same table.
     _, again = run_tool('study.py', '--quick', '--out', out, '--collect-only')
     assert 'start ' not in again and (out / 'results.md').read_text() == table
+    # A run stopped between its training and its train-set evaluation keeps its training: only the evaluation runs.
+    shutil.rmtree(osp.join(study.run_dir(str(out), 'mcl', 1, 1), 'train_eval'))
+    resumed = study.plan(arms, draws, 2, str(out), skip_finished=True)
+    assert [(j.tag, j.deps) for j in resumed] == [('mcl/s1/train-eval', [])]
+    assert study.plan(arms, draws, 2, str(out))[0].tag == 'independent/s0'  # without the flag everything trains
 
 
 @pytest.mark.slow
@@ -174,6 +199,19 @@ def test_bad_arms_seeds_and_missing_runs_are_clear_errors(tmp_path, capsys):
     assert list(study.select_arms(None, ablation=True)) == list(study.DEFAULT_ARMS) + list(study.ABLATIONS)
     with pytest.raises(ToolInputError, match='--arm-seeds takes ARM=N items'):
         study.parse_arm_seeds(['lmcl_v2:3'])
+    # --draws names draws the study has; --merge-results needs this tool's table and its world_draws.json.
+    draws = study.seeds_of_draws(2, 5)
+    assert study.select_draws(draws, '1') == OrderedDict({1: [5, 6, 7, 8, 9]})
+    with pytest.raises(ToolInputError, match=r'no draw \[2\]; this study has draws \[0, 1\]'):
+        study.select_draws(draws, '1,2')
+    with pytest.raises(ToolInputError, match='--draws takes draw numbers'):
+        study.select_draws(draws, 'one')
+    (tmp_path / 'x.csv').write_text('a,b\n1,2\n')
+    with pytest.raises(ToolInputError, match='needs a results.csv written by tools/study.py and the world_draws'):
+        study.load_results(str(tmp_path / 'x.csv'))
+    (tmp_path / 'world_draws.json').write_text('{"draw 0": [0]}')
+    with pytest.raises(ToolInputError, match='not an arm,seed,metric,value table'):
+        study.load_results(str(tmp_path / 'x.csv'))
     # A run folder with an empty train-set evaluation is not finished; a study with no finished run names it.
     work = study.run_dir(str(tmp_path), 'mcl', 0, 0)
     (tmp_path / 'runs' / 'mcl' / 'w0' / 's0' / 'train_eval').mkdir(parents=True)

@@ -3,6 +3,7 @@ enough seeds to see it? Every run is an ordinary tools/train.py run of a config 
 
     python tools/study.py [--world-draws 2] [--seeds 5] [--arms independent,dml,mcl] [--jobs 2]
                           [--out outputs/study] [--docs docs/study] [--ablation] [--skip-finished]
+                          [--draws 1 --merge-results docs/study/results.csv]   # one draw per session, pooled
     python tools/study.py --transfer [--seeds N] [--repeats R] [--tasks ...] [--out outputs/study_transfer]
                           [--docs docs/study/transfer] [--skip-finished]
 
@@ -38,6 +39,15 @@ def main(argv=None):
         'VOC detection and segmentation, and a linear probe (mcl_mm/experiments/transfer_study.py)')
     parser.add_argument('--quick', action='store_true', help='tiny world, 2 epochs, 2 draws x 1 seed: a pipeline check')
     parser.add_argument('--world-draws', type=int, help='draws of the generated world (full and quick: 2)')
+    parser.add_argument(
+        '--draws',
+        help='train and tabulate only these draws, e.g. 1 (draw w keeps its seeds: w*seeds ... (w+1)*seeds-1); with '
+        '--merge-results, one draw per session still pools')
+    parser.add_argument(
+        '--merge-results',
+        metavar='RESULTS_CSV',
+        help="add the draws an earlier invocation tabulated (its results.csv and the world_draws.json beside it, "
+        "e.g. docs/study/results.csv) to this one's tables: per draw and pooled")
     parser.add_argument('--seeds', type=int, help='seeds per arm and draw (full: 5, quick: 1; --transfer: per arm)')
     parser.add_argument('--repeats', type=int, help='--transfer: fine-tunes per pretrained member and task')
     parser.add_argument('--tasks', help=f'--transfer: comma-separated subset of {",".join(TASKS)} (default: all)')
@@ -63,7 +73,10 @@ def main(argv=None):
     parser.add_argument('--collect-only', action='store_true', help='tabulate finished runs in --out, train none')
     args = vars(parser.parse_args(argv))
     if args.pop('transfer'):
-        wrong = [f'--{k.replace("_", "-")}' for k in ('world_draws', 'arms', 'arm_seeds', 'ablation') if args[k]]
+        wrong = [
+            f'--{k.replace("_", "-")}'
+            for k in ('world_draws', 'arms', 'arm_seeds', 'ablation', 'draws', 'merge_results') if args[k]
+        ]
         if wrong:
             parser.error(f'{", ".join(wrong)}: not options of --transfer (its arms are fixed: independent, DML, MCL)')
         kept = ('quick', 'seeds', 'repeats', 'tasks', 'jobs', 'docs', 'workdir', 'skip_finished', 'collect_only')

@@ -13,6 +13,7 @@ seeds to see it? Every run is an ordinary tools/train.py run of a config in conf
    accuracy / paired-difference / curve plots; the paired per-seed difference of each arm to independent
    training and to DML with a 95 % t interval, per draw and pooled over the draws.
 """
+import csv
 import json
 import math
 import os
@@ -85,6 +86,60 @@ HEADLINE = ('val/member_mean/top1', 'val/ensemble/top1')
 def seeds_of_draws(world_draws: int, seeds: int) -> 'OrderedDict[int, List[int]]':
     """draw -> its training seeds: draw ``w`` trains with seeds ``w * seeds ... (w + 1) * seeds - 1``."""
     return OrderedDict((w, list(range(w * seeds, (w + 1) * seeds))) for w in range(world_draws))
+
+
+def select_draws(draws: 'OrderedDict[int, List[int]]', only: Optional[str]) -> 'OrderedDict[int, List[int]]':
+    """``draws`` restricted to ``only`` (``'1'``, ``'0,1'``; None: all), keeping each draw's seeds."""
+    if not only:
+        return draws
+    try:
+        chosen = [int(d) for d in only.split(',')]
+    except ValueError:
+        raise ToolInputError(f'--draws takes draw numbers such as 1 or 0,1, got {only!r}') from None
+    unknown = [d for d in chosen if d not in draws]
+    if unknown:
+        raise ToolInputError(f'--draws {only}: no draw {unknown}; this study has draws {list(draws)} '
+                             '(--world-draws sets how many)')
+    return OrderedDict((d, draws[d]) for d in chosen)
+
+
+def load_results(results_csv: str) -> Tuple['OrderedDict[int, List[int]]', List[dict]]:
+    """An earlier invocation's tables: (draw -> seeds from the world_draws.json beside it, the results.csv rows).
+    Read before anything is trained or written, so a wrong file fails at once."""
+    mapping = osp.join(osp.dirname(osp.abspath(results_csv)), 'world_draws.json')
+    if not (osp.isfile(results_csv) and osp.isfile(mapping)):
+        raise ToolInputError(f'--merge-results {results_csv}: needs a results.csv written by tools/study.py and '
+                             f'the world_draws.json beside it ({mapping})')
+    earlier = OrderedDict((int(k.split()[-1]), v) for k, v in json.load(open(mapping)).items())
+    with open(results_csv, newline='') as f:
+        rows = list(csv.DictReader(f))
+    if not rows or set(rows[0]) != {'arm', 'seed', 'metric', 'value'}:
+        raise ToolInputError(f'--merge-results {results_csv}: not an arm,seed,metric,value table')
+    return earlier, rows
+
+
+def _check_disjoint(draws, earlier) -> None:
+    both = sorted(set(earlier) & set(draws))
+    if both:
+        raise ToolInputError(f'--merge-results: draw(s) {both} are also in this run; pass --draws with the other '
+                             'draws only')
+
+
+def merge_earlier(table, draws: 'OrderedDict[int, List[int]]', earlier: 'OrderedDict[int, List[int]]',
+                  rows: List[dict]) -> 'OrderedDict[int, List[int]]':
+    """Add the draws an earlier invocation tabulated (:func:`load_results`) to ``table`` in place, so that a
+    study can be run one draw per session and still be pooled; returns every draw with its seeds. A draw in
+    both is an error: which of the two is meant cannot be known."""
+    _check_disjoint(draws, earlier)
+    seeds = {seed for values in earlier.values() for seed in values}
+    for row in rows:
+        seed = int(row['seed'])
+        if row['arm'] in table and row['metric'] in METRICS and seed in seeds:
+            table[row['arm']][row['metric']][seed] = float(row['value'])
+    for arm in table:  # seeds in draw order, as collect() leaves them
+        for metric, values in table[arm].items():
+            table[arm][metric] = OrderedDict(sorted(values.items()))
+    return OrderedDict(sorted(list(draws.items()) + list(earlier.items())))
 
 
 def world_root(workdir: str, mode_name: str, draw: int) -> str:
@@ -243,10 +298,15 @@ def collect(arms: 'OrderedDict[str, tuple]', draws: 'OrderedDict[int, List[int]]
     empty = [arm for arm in arms if not table[arm][HEADLINE[0]]]
     if empty:
         raise RunRecordError(f'no finished run for {empty} in {out}/runs')
+    write_results(table, draws, out)
+    return table
+
+
+def write_results(table, draws: 'OrderedDict[int, List[int]]', out: str) -> None:
+    """results.csv (``arm,seed,metric,value``) and world_draws.json (draw -> its seeds)."""
     write_long_csv(table, osp.join(out, 'results.csv'))
     with open(osp.join(out, 'world_draws.json'), 'w') as f:
         json.dump({f'draw {draw}': seeds for draw, seeds in draws.items()}, f)
-    return table
 
 
 def _subset(table, seeds: Sequence[int]):
@@ -256,17 +316,28 @@ def _subset(table, seeds: Sequence[int]):
                                     for m, values in metrics.items())) for arm, metrics in table.items())
 
 
-def markdown(table, arms, draws: 'OrderedDict[int, List[int]]', mode: dict, minutes: float, mode_name: str) -> str:
+def markdown(table,
+             arms,
+             draws: 'OrderedDict[int, List[int]]',
+             mode: dict,
+             minutes: float,
+             mode_name: str,
+             merged: Optional[Tuple[List[int], str]] = None) -> str:
+    """results.md; ``merged``: (draws, file) taken from an earlier invocation's results.csv."""
     labels = {arm: spec[0] for arm, spec in arms.items()}
     draw_text = '; '.join(f'draw {d}: seeds {", ".join(map(str, s))}' for d, s in draws.items())
+    merged_text = ''
+    if merged and merged[0]:
+        merged_text = (f' Draw(s) {", ".join(map(str, merged[0]))} come from an earlier invocation\'s '
+                       f'`{merged[1]}` (`--merge-results`); the minutes are this invocation\'s.')
     lines = [
         f'# MCL evidence study: results ({mode_name} mode)', '',
         f'Written by `python tools/study.py` on {time.strftime("%Y-%m-%d")}: {len(draws)} draw(s) of the world '
         f'(the generator\'s seed), {draw_text} (n: the runs that finished), {mode["epochs"]} epochs, '
-        f'{minutes:.0f} min on {host_description()}. World: the 100 two-digit numbers, {mode["train_per_class"]} '
-        f'training images per class, top-1 (%) on {100 * mode["val_per_class"]} images of held-out writers at the '
-        'last epoch; "train" is the final checkpoint evaluated on the training images (test pipeline). Mean ± std '
-        'over every seed of every draw.', '',
+        f'{minutes:.0f} min on {host_description()}.{merged_text} World: the 100 two-digit numbers, '
+        f'{mode["train_per_class"]} training images per class, top-1 (%) on {100 * mode["val_per_class"]} images '
+        'of held-out writers at the last epoch; "train" is the final checkpoint evaluated on the training images '
+        '(test pipeline). Mean ± std over every seed of every draw.', '',
         markdown_table(seed_rows(table, labels), METRICS, first_column='arm')
     ]
     headline = OrderedDict((m, METRICS[m]) for m in HEADLINE)
@@ -296,16 +367,21 @@ def markdown(table, arms, draws: 'OrderedDict[int, List[int]]', mode: dict, minu
     return '\n'.join(lines)
 
 
-def plot(table, arms, draws: 'OrderedDict[int, List[int]]', out: str) -> None:
+def plot(table,
+         arms,
+         draws: 'OrderedDict[int, List[int]]',
+         out: str,
+         trained: Optional['OrderedDict[int, List[int]]'] = None) -> None:
     """accuracy.png (every seed, mean ± std), paired_differences.png (arm - independent, 95 % CI, pooled over
-    the draws) and curves.png (validation top-1 per epoch, mean over seeds; the loss terms of the first seed)."""
+    the draws) and curves.png (validation top-1 per epoch, mean over the seeds whose runs are in ``out``:
+    ``trained``, default all; the loss terms of the first seed)."""
     labels = {arm: spec[0] for arm, spec in arms.items()}
     headline = OrderedDict((m, METRICS[m] + ' (%)') for m in HEADLINE)
     seed_scatter(table, labels, headline, osp.join(out, 'accuracy.png'))
     if 'independent' in arms and len(arms) > 1:
         paired_difference_plot(table, [(arm, 'independent') for arm in arms if arm != 'independent'], headline, labels,
                                osp.join(out, 'paired_differences.png'))
-    _curves(table, arms, draw_of(draws), out)
+    _curves(table, arms, draw_of(trained or draws), out)
 
 
 def _curves(table, arms, draw: Dict[int, int], out: str) -> None:
@@ -315,9 +391,11 @@ def _curves(table, arms, draw: Dict[int, int], out: str) -> None:
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(12, 4))
     for arm, (label, *_) in arms.items():
         per_seed = []
-        for seed in table[arm][HEADLINE[0]]:
+        for seed in [s for s in table[arm][HEADLINE[0]] if s in draw]:
             records = [r for r in scalar_records(run_dir(out, arm, draw[seed], seed)) if 'cohort/member_0/top1' in r]
             per_seed.append([(r['step'], (r['cohort/member_0/top1'] + r['cohort/member_1/top1']) / 2) for r in records])
+        if not per_seed:
+            continue
         steps = [s for s, _ in per_seed[0]]
         ax_acc.plot(
             steps, [statistics.mean(run[k][1] for run in per_seed) for k in range(len(steps))],
@@ -327,7 +405,9 @@ def _curves(table, arms, draw: Dict[int, int], out: str) -> None:
     ax_acc.set(title='validation member-mean top-1 (%), mean over seeds', xlabel='epoch')
     first = None
     for arm, style in zip([arm for arm in ('mcl', 'dml') if arm in arms], ('-', '--')):
-        first = next(iter(table[arm][HEADLINE[0]]))
+        first = next((s for s in table[arm][HEADLINE[0]] if s in draw), None)
+        if first is None:
+            continue
         train = [r for r in scalar_records(run_dir(out, arm, draw[first], first)) if 'loss' in r]
         for key in ('loss_ce_m0', 'loss_vcl', 'loss_soft_vcl', 'loss_icl', 'loss_soft_icl', 'loss_dml'):
             points = [(r['step'], r[key]) for r in train if key in r]
@@ -370,13 +450,19 @@ def run_study(out: str,
               workdir: str = ROOT,
               arm_seeds: Sequence[str] = (),
               skip_finished: bool = False,
-              collect_only: bool = False) -> str:
+              collect_only: bool = False,
+              draws: Optional[str] = None,
+              merge_results: Optional[str] = None) -> str:
     """Generate the world, train the plan, tabulate and plot; returns the results markdown (tools/study.py
     documents each argument)."""
     mode_name = 'quick' if quick else 'full'
     mode = MODES[mode_name]
     chosen = select_arms(arms, ablation)
-    draws = seeds_of_draws(world_draws or mode['world_draws'], seeds or mode['seeds'])
+    only = draws
+    draws = select_draws(seeds_of_draws(world_draws or mode['world_draws'], seeds or mode['seeds']), only)
+    earlier = load_results(merge_results) if merge_results else None  # fails now, not after hours of training
+    if earlier:
+        _check_disjoint(draws, earlier[0])
     capped = parse_arm_seeds(arm_seeds)
     out = osp.abspath(out)
     os.makedirs(out, exist_ok=True)
@@ -399,10 +485,15 @@ def run_study(out: str,
             json.dump(dict(minutes=earlier + (time.time() - start) / 60, jobs=jobs), f)
     minutes = json.load(open(timing))['minutes'] if osp.exists(timing) else math.nan
     table = collect(chosen, draws, out)
-    text = markdown(table, chosen, draws, mode, minutes, mode_name)
+    reported = draws
+    if earlier:
+        reported = merge_earlier(table, draws, *earlier)
+        write_results(table, reported, out)
+    text = markdown(table, chosen, reported, mode, minutes, mode_name,
+                    (list(earlier[0]), merge_results) if earlier else None)
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write(text)
-    plot(table, chosen, draws, out)
+    plot(table, chosen, reported, out, trained=draws)
     print('\n' + text)
     if docs:
         os.makedirs(docs, exist_ok=True)
