@@ -212,6 +212,9 @@ def test_bad_arms_seeds_and_missing_runs_are_clear_errors(tmp_path, capsys):
     (tmp_path / 'world_draws.json').write_text('{"draw 0": [0]}')
     with pytest.raises(ToolInputError, match='not an arm,seed,metric,value table'):
         study.load_results(str(tmp_path / 'x.csv'))
+    with pytest.raises(ToolInputError, match=r'seed\(s\) \[3, 4\] are in both; use the --seeds'):
+        study.merge_earlier({}, study.select_draws(study.seeds_of_draws(2, 3), '1'), study.select_draws(draws, '0'),
+                            [])  # draw 1 with 3 seeds: 3-5; draw 0 with 5 seeds: 0-4
     # A run folder with an empty train-set evaluation is not finished; a study with no finished run names it.
     work = study.run_dir(str(tmp_path), 'mcl', 0, 0)
     (tmp_path / 'runs' / 'mcl' / 'w0' / 's0' / 'train_eval').mkdir(parents=True)

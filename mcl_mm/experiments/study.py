@@ -123,6 +123,10 @@ def _check_disjoint(draws, earlier) -> None:
     if both:
         raise ToolInputError(f'--merge-results: draw(s) {both} are also in this run; pass --draws with the other '
                              'draws only')
+    seeds = sorted({s for v in earlier.values() for s in v} & {s for v in draws.values() for s in v})
+    if seeds:  # a different --seeds count shifts every draw's seeds; pairing across invocations would break
+        raise ToolInputError(f'--merge-results: seed(s) {seeds} are in both; use the --seeds the earlier '
+                             'invocation used')
 
 
 def merge_earlier(table, draws: 'OrderedDict[int, List[int]]', earlier: 'OrderedDict[int, List[int]]',
