@@ -81,6 +81,8 @@ METRICS = OrderedDict([
     ('train/member_mean/top1', 'train member mean top-1'),
 ])
 HEADLINE = ('val/member_mean/top1', 'val/ensemble/top1')
+# A member below this validation top-1 (%) never left chance (1 % on 100 classes): counted, never dropped.
+FAILED_BELOW = 5.0
 
 
 def seeds_of_draws(world_draws: int, seeds: int) -> 'OrderedDict[int, List[int]]':
@@ -313,6 +315,34 @@ def write_results(table, draws: 'OrderedDict[int, List[int]]', out: str) -> None
         json.dump({f'draw {draw}': seeds for draw, seeds in draws.items()}, f)
 
 
+def failed_members(table, below: float = FAILED_BELOW) -> 'OrderedDict[str, List[Tuple[int, int, float]]]':
+    """arm -> (seed, member, val top-1) of every member that ended below ``below`` % (stayed at chance)."""
+    failed = OrderedDict()
+    for arm, metrics in table.items():
+        failed[arm] = sorted((seed, i, value) for i in range(2)
+                             for seed, value in metrics[f'val/member_{i}/top1'].items() if value < below)
+    return failed
+
+
+def _failed_lines(table, labels, draws: 'OrderedDict[int, List[int]]') -> List[str]:
+    """results.md's count of members that never left chance, per arm and draw, naming each."""
+    failed = failed_members(table)
+    rows = []
+    for arm, members in failed.items():
+        cells = []
+        for draw, seeds in draws.items():
+            runs = [s for s in seeds if s in table[arm][HEADLINE[0]]]
+            named = [f'seed {s} member {i}: {v:.2f} %' for s, i, v in members if s in seeds]
+            cells.append(f'{len(named)} of {2 * len(runs)}' + (f' ({"; ".join(named)})' if named else ''))
+        rows.append(f'| {labels[arm]} | ' + ' | '.join(cells) + ' |')
+    header = '| arm | ' + ' | '.join(f'draw {d}' for d in draws) + ' |'
+    return [
+        f'Members that never left chance (validation top-1 below {FAILED_BELOW:g} %; chance is 1 %). They stay in '
+        'every table above; the ensemble of a pair with one such member is its live member.', '', header,
+        '|' + '---|' * (len(draws) + 1), *rows, ''
+    ]
+
+
 def _subset(table, seeds: Sequence[int]):
     """The table restricted to some seeds (one world draw)."""
     return OrderedDict((arm,
@@ -364,6 +394,7 @@ def markdown(table,
                     labels,
                     per_seed_column=HEADLINE[0])
             ]
+    lines += _failed_lines(table, labels, draws)
     lines += [
         '![accuracy](accuracy.png)', '', '![paired differences](paired_differences.png)', '', '![curves](curves.png)',
         ''
