@@ -110,6 +110,11 @@ class MCL(CohortClassifier):
         ``previous_step``: the positives / negatives the last ordinary step drew for these anchors."""
         if self.memory is None:
             return None, {}
-        indices = torch.as_tensor([s.sample_idx for s in data_samples], dtype=torch.long, device=labels.device)
+        indices = torch.as_tensor([s.sample_idx for s in data_samples], dtype=torch.long)
+        if labels.device.type == 'cuda':
+            # Pinned and non-blocking: a plain copy waits for the backbones' queued kernels, so the host could not
+            # launch the loss path meanwhile (the step's only synchronising call, measured on an H200).
+            indices = indices.pin_memory().to(labels.device, non_blocking=True)
+        indices = indices.to(labels.device)
         pos_idx, neg_idx = self.memory.sample(indices, labels, previous_step=previous_step)
         return indices, dict(memories=self.memory.banks, pos_idx=pos_idx, neg_idx=neg_idx)
