@@ -6,8 +6,9 @@
 #                                                          sizes on the CPU, to check the script itself;
 #                                                          ARCHIVE=FILE.tgz: OUT_DIR packed after every step)
 #
-# Steps: cohort / independent step ratios with the loss path eager and compiled (fp32, bf16, fp16 at M = 2;
-# fp32 at M = 4), the loss path alone (time, aten ops, peak memory), L-MCL v2 vs MCL eager and compiled.
+# Steps, in the order of the targets in docs/performance.md (a device lease is short): cohort / independent step
+# ratios with the loss path eager and compiled (fp32 and bf16 at M = 2, fp32 at M = 4), L-MCL v2 vs MCL compiled,
+# fp16 at M = 2, L-MCL v2 vs MCL eager, the loss path alone (time, aten ops, peak memory).
 set -u
 OUT=${1:?usage: $0 OUT_DIR [DEADLINE_S]}
 DEADLINE=$(( $(date +%s) + ${2:-3600} ))
@@ -46,10 +47,10 @@ run() {  # run NAME LIMIT_S ARGS...: one benchmark, cut at its limit or the dead
 
 run step_fp32_m2 240 benchmarks/bench_step.py "${STEP[@]}" --members 2 --compile off on --json "$OUT/step_fp32_m2.json"
 run step_bf16_m2 150 benchmarks/bench_step.py "${STEP[@]}" --members 2 --compile off on --amp bf16 --json "$OUT/step_bf16_m2.json"
-run step_fp16_m2 150 benchmarks/bench_step.py "${STEP[@]}" --members 2 --compile off on --amp fp16 --json "$OUT/step_fp16_m2.json"
-run loss_path_fp32 120 benchmarks/bench_loss_path.py "${LOSS[@]}" --json "$OUT/loss_path_fp32.json"
 run step_fp32_m4 150 benchmarks/bench_step.py "${STEP[@]}" --members 4 --compile off on --json "$OUT/step_fp32_m4.json"
-run lmcl_eager 150 benchmarks/bench_lmcl.py "${LMCL[@]}" --compile off --arms mcl lmcl_v2 --no-meta --json "$OUT/lmcl_eager.json"
 run lmcl_compiled 200 benchmarks/bench_lmcl.py "${LMCL[@]}" --compile on --arms mcl lmcl_v2 --no-meta --json "$OUT/lmcl_compiled.json"
+run step_fp16_m2 150 benchmarks/bench_step.py "${STEP[@]}" --members 2 --compile off on --amp fp16 --json "$OUT/step_fp16_m2.json"
+run lmcl_eager 150 benchmarks/bench_lmcl.py "${LMCL[@]}" --compile off --arms mcl lmcl_v2 --no-meta --json "$OUT/lmcl_eager.json"
+run loss_path_fp32 120 benchmarks/bench_loss_path.py "${LOSS[@]}" --json "$OUT/loss_path_fp32.json"
 run loss_path_bf16 120 benchmarks/bench_loss_path.py "${LOSS[@]}" --amp bf16 --json "$OUT/loss_path_bf16.json"
 echo "done" | tee -a "$OUT/summary.txt"
