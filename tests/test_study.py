@@ -151,6 +151,21 @@ def test_quick_study_end_to_end(tmp_path):
         f.write(''.join(line for line in open(out / 'results.csv') if line.split(',')[1] in ('seed', '0')))
     (earlier / 'world_draws.json').write_text(json.dumps({'draw 0': [0]}))
     both_csv = (out / 'results.csv').read_text()
+    # As a user runs it: --skip-finished in a copy of the output folder whose runs all finished (nothing trains).
+    resumed = tmp_path / 'resumed'
+    shutil.copytree(out, resumed)
+    before = json.load(open(resumed / 'timing.json'))
+    assert before['draws'] == [0, 1]
+    study.run_study(
+        str(resumed),
+        quick=True,
+        workdir=str(tmp_path),
+        skip_finished=True,
+        draws='1',
+        merge_results=str(earlier / 'results.csv'))
+    timing = json.load(open(resumed / 'timing.json'))
+    assert timing['draws'] == [1] and timing['minutes'] < before['minutes']  # its own minutes, not both draws'
+    assert (resumed / 'results.csv').read_text() == both_csv
     study.run_study(
         str(out),
         quick=True,

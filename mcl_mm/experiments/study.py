@@ -474,6 +474,15 @@ def parse_arm_seeds(items: Sequence[str]) -> Dict[str, int]:
         raise ToolInputError(f'--arm-seeds takes ARM=N items, got {list(items)}') from None
 
 
+def _minutes_spent(timing: str, draws: List[int]) -> float:
+    """Minutes earlier invocations spent on the same draws in this output folder (a resumed run adds to them;
+    another draw's invocation, e.g. ``--draws 1`` after draw 0, starts its own count)."""
+    if not osp.exists(timing):
+        return 0.0
+    record = json.load(open(timing))
+    return record['minutes'] if record.get('draws', draws) == draws else 0.0
+
+
 def run_study(out: str,
               arms: Optional[str] = None,
               ablation: bool = False,
@@ -515,9 +524,9 @@ def run_study(out: str,
         run_jobs(
             plan(chosen, roots, mode['epochs'], out, skip_finished, capped, mode.get('options')), osp.join(out, 'logs'),
             ROOT, jobs, 'study', processes)
-        earlier = json.load(open(timing))['minutes'] if skip_finished and osp.exists(timing) else 0.0
+        spent = _minutes_spent(timing, list(draws)) if skip_finished else 0.0
         with open(timing, 'w') as f:
-            json.dump(dict(minutes=earlier + (time.time() - start) / 60, jobs=jobs), f)
+            json.dump(dict(minutes=spent + (time.time() - start) / 60, jobs=jobs, draws=list(draws)), f)
     minutes = json.load(open(timing))['minutes'] if osp.exists(timing) else math.nan
     table = collect(chosen, draws, out)
     reported = draws
