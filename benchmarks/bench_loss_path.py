@@ -23,6 +23,17 @@ from mcl_mm.models.losses import MCLLoss
 from mcl_mm.models.memories import CohortMemoryBank
 
 
+def add_step_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The step's sizes and precision (shared with profile_loss_path.py)."""
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--members', type=int, default=2)
+    parser.add_argument('--batch', type=int, default=64)
+    parser.add_argument('--neg-k', type=int, default=8192)
+    parser.add_argument('--bank-size', type=int, default=1281167)
+    parser.add_argument('--amp', choices=['none', 'fp16', 'bf16'], default='none')
+    return parser
+
+
 def build(args, compile_mode, device):
     torch.manual_seed(0)
     loss = MCLLoss(tau=0.07, compile=compile_mode)
@@ -92,14 +103,8 @@ def measure(args, compile_mode, device):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--members', type=int, default=2)
-    parser.add_argument('--batch', type=int, default=64)
-    parser.add_argument('--neg-k', type=int, default=8192)
-    parser.add_argument('--bank-size', type=int, default=1281167)
+    parser = add_step_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     parser.add_argument('--repeats', type=int, default=10)
-    parser.add_argument('--amp', choices=['none', 'fp16', 'bf16'], default='none')
     parser.add_argument('--json', help='write the rows here')
     args = parser.parse_args(argv)
     device = torch.device(args.device)

@@ -36,6 +36,14 @@ def batch(size, n, num_samples, device):
     return dict(inputs=inputs, data_samples=samples)
 
 
+def optim_wrapper(params, amp: str):
+    """SGD in mmengine's wrapper; ``amp`` 'fp16' / 'bf16': its AmpOptimWrapper."""
+    optimizer = torch.optim.SGD(params, lr=0.01, momentum=0.9)
+    if amp == 'none':
+        return OptimWrapper(optimizer)
+    return AmpOptimWrapper(optimizer=optimizer, dtype='float16' if amp == 'fp16' else 'bfloat16')
+
+
 def timed(fn, repeats, device):
     fn()
     fn()
@@ -79,10 +87,7 @@ def main():
     init_default_scope('mcl_mm')
 
     def wrap(params):
-        optimizer = torch.optim.SGD(params, lr=0.01, momentum=0.9)
-        if args.amp == 'none':
-            return OptimWrapper(optimizer)
-        return AmpOptimWrapper(optimizer=optimizer, dtype='float16' if args.amp == 'fp16' else 'bfloat16')
+        return optim_wrapper(params, args.amp)
 
     dev = args.device
     print(f'device={dev} threads={torch.get_num_threads()} {args.size}px batch={args.batch} bank N={args.bank_size} '

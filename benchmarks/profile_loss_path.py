@@ -14,7 +14,7 @@ import time
 from collections import Counter
 
 import torch
-from bench_loss_path import build, make_step, sync
+from bench_loss_path import add_step_arguments, build, make_step, sync
 from torch.profiler import ProfilerActivity, profile
 
 
@@ -55,13 +55,7 @@ def profile_arm(args, compiled: bool, device: torch.device) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--members', type=int, default=2)
-    parser.add_argument('--batch', type=int, default=64)
-    parser.add_argument('--neg-k', type=int, default=8192)
-    parser.add_argument('--bank-size', type=int, default=1281167)
-    parser.add_argument('--amp', choices=['none', 'fp16', 'bf16'], default='none')
+    parser = add_step_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     parser.add_argument('--top', type=int, default=15)
     args = parser.parse_args()
     device = torch.device(args.device)

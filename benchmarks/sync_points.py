@@ -14,8 +14,7 @@ import warnings
 from collections import Counter
 
 import torch
-from bench_step import MEMBER, batch
-from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from bench_step import MEMBER, batch, optim_wrapper
 from mmengine.registry import init_default_scope
 
 from mcl_mm.registry import MODELS
@@ -64,15 +63,9 @@ def main() -> None:
     args = parser.parse_args()
     init_default_scope('mcl_mm')
 
-    def wrap(params):
-        optimizer = torch.optim.SGD(params, lr=0.01, momentum=0.9)
-        if args.amp == 'none':
-            return OptimWrapper(optimizer)
-        return AmpOptimWrapper(optimizer=optimizer, dtype='float16' if args.amp == 'fp16' else 'bfloat16')
-
     data = batch(args.size, args.batch, args.bank_size, 'cuda')
     member = MODELS.build(MEMBER).cuda()
-    member_wrapper = wrap(member.parameters())
+    member_wrapper = optim_wrapper(member.parameters(), args.amp)
     cohort = MODELS.build(
         dict(
             type='MCL',
@@ -84,7 +77,7 @@ def main() -> None:
             loss=dict(compile=args.compile == 'on'),
             memory=dict(num_samples=args.bank_size, neg_k=args.neg_k, compile=args.compile == 'on'))).cuda()
     cohort.memory.set_labels(torch.arange(args.bank_size, device='cuda') % 1000)
-    cohort_wrapper = wrap(cohort.parameters())
+    cohort_wrapper = optim_wrapper(cohort.parameters(), args.amp)
     for name, step in (('independent member', lambda: member.train_step(data, member_wrapper)),
                        ('MCL cohort', lambda: cohort.train_step(data, cohort_wrapper))):
         for _ in range(3):  # compile and warm up
