@@ -44,6 +44,22 @@ def optim_wrapper(params, amp: str):
     return AmpOptimWrapper(optimizer=optimizer, dtype='float16' if amp == 'fp16' else 'bfloat16')
 
 
+def mcl_cohort(members: int, bank_size: int, neg_k: int, compiled: bool, device, fp16_bank: bool = False):
+    """An MCL cohort of ``MEMBER`` networks with its memory bank labelled like ``batch``'s samples."""
+    cohort = MODELS.build(
+        dict(
+            type='MCL',
+            members={
+                k: v
+                for k, v in MEMBER.items() if k != 'type'
+            },
+            num_members=members,
+            loss=dict(compile=compiled),
+            memory=dict(num_samples=bank_size, neg_k=neg_k, fp16=fp16_bank, compile=compiled))).to(device)
+    cohort.memory.set_labels(torch.arange(bank_size, device=device) % 1000)
+    return cohort
+
+
 def timed(fn, repeats, device):
     fn()
     fn()
@@ -108,18 +124,7 @@ def main():
             for compile_flag in args.compile:
                 torch.manual_seed(0)
                 compiled = compile_flag == 'on'
-                cohort = MODELS.build(
-                    dict(
-                        type='MCL',
-                        members={
-                            k: v
-                            for k, v in MEMBER.items() if k != 'type'
-                        },
-                        num_members=M,
-                        loss=dict(compile=compiled),
-                        memory=dict(num_samples=args.bank_size, neg_k=neg_k, fp16=args.fp16_bank,
-                                    compile=compiled))).to(dev)
-                cohort.memory.set_labels(torch.arange(args.bank_size, device=dev) % 1000)
+                cohort = mcl_cohort(M, args.bank_size, neg_k, compiled, dev, fp16_bank=args.fp16_bank)
                 wrapper = wrap(cohort.parameters())
                 first = time.perf_counter()
                 cohort.train_step(data, wrapper)

@@ -14,7 +14,7 @@ import warnings
 from collections import Counter
 
 import torch
-from bench_step import MEMBER, batch, optim_wrapper
+from bench_step import MEMBER, batch, mcl_cohort, optim_wrapper
 from mmengine.registry import init_default_scope
 
 from mcl_mm.registry import MODELS
@@ -66,17 +66,7 @@ def main() -> None:
     data = batch(args.size, args.batch, args.bank_size, 'cuda')
     member = MODELS.build(MEMBER).cuda()
     member_wrapper = optim_wrapper(member.parameters(), args.amp)
-    cohort = MODELS.build(
-        dict(
-            type='MCL',
-            members={
-                k: v
-                for k, v in MEMBER.items() if k != 'type'
-            },
-            num_members=args.members,
-            loss=dict(compile=args.compile == 'on'),
-            memory=dict(num_samples=args.bank_size, neg_k=args.neg_k, compile=args.compile == 'on'))).cuda()
-    cohort.memory.set_labels(torch.arange(args.bank_size, device='cuda') % 1000)
+    cohort = mcl_cohort(args.members, args.bank_size, args.neg_k, args.compile == 'on', 'cuda')
     cohort_wrapper = optim_wrapper(cohort.parameters(), args.amp)
     for name, step in (('independent member', lambda: member.train_step(data, member_wrapper)),
                        ('MCL cohort', lambda: cohort.train_step(data, cohort_wrapper))):

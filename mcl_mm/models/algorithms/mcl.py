@@ -115,6 +115,7 @@ class MCL(CohortClassifier):
             # Pinned and non-blocking: a plain copy waits for the backbones' queued kernels, so the host could not
             # launch the loss path meanwhile (the step's only synchronising call, measured on an H200).
             indices = indices.pin_memory().to(labels.device, non_blocking=True)
-        indices = indices.to(labels.device)
+        else:
+            indices = indices.to(labels.device)
         pos_idx, neg_idx = self.memory.sample(indices, labels, previous_step=previous_step)
         return indices, dict(memories=self.memory.banks, pos_idx=pos_idx, neg_idx=neg_idx)
