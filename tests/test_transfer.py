@@ -175,6 +175,9 @@ def _test_config(path, ckpt, member, out):
 
 def _built_backbone_state(cfg):
     from mmengine.registry import init_default_scope
+
+    from mcl_mm.engine.runtime import install_runtime_patches
+    install_runtime_patches()  # the tools' checkpoint loading (weights-only with mmengine's types), in this process too
     scope = cfg.default_scope
     init_default_scope(scope)
     if scope == 'mmdet':

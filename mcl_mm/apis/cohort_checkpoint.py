@@ -1,5 +1,6 @@
 """Reading cohort training checkpoints: members, their configs and weights (export / publish / transfer)."""
 import copy
+import dataclasses
 import io
 import os.path as osp
 import re
@@ -15,7 +16,38 @@ from mcl_mm.engine.checkpoint import load_checkpoint_file
 from mcl_mm.utils.errors import CohortCheckpointError, UnsafeConfigError
 from mcl_mm.utils.safe_config import config_from_data_text
 
-MEMBER_KEY = re.compile(r'^members\.(\d+)\.')
+MEMBER_KEY = re.compile(r'^members\.(\d{1,4})\.')  # 4 digits: no cohort is larger; int() of any length is not safe
+
+
+def checkpoint_weights(ckpt, path: str) -> Dict[str, torch.Tensor]:
+    """The state dict of a loaded checkpoint (``ckpt['state_dict']``, or ``ckpt`` itself when it is the weights),
+    checked to be what every loader here reads: a non-empty mapping of string names to tensors.
+
+    Raises:
+        CohortCheckpointError: anything else, named with the file and the first offending entry.
+    """
+    state_dict = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state_dict, dict) or not state_dict:
+        raise CohortCheckpointError(f'{path} holds no weights (no state_dict of named tensors, it holds a '
+                                    f'{type(state_dict if isinstance(ckpt, dict) else ckpt).__name__})')
+    for key, value in state_dict.items():
+        if not isinstance(key, str):
+            raise CohortCheckpointError(f'{path}: its state_dict has a key of type {type(key).__name__} '
+                                        f'({_short(key)}); weights are named by strings. The file was altered or '
+                                        'was not written by PyTorch: use the checkpoint as its run wrote it')
+        if not torch.is_tensor(value):
+            raise CohortCheckpointError(f'{path}: state_dict[{_short(key)}] is a {type(value).__name__}, not a '
+                                        'tensor. The file was altered or was not written by PyTorch: use the '
+                                        'checkpoint as its run wrote it')
+    return state_dict
+
+
+def _short(value, limit: int = 60) -> str:
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's digit limit
+        return f'<a {type(value).__name__} too large to print>'
+    return text if len(text) <= limit else text[:limit] + '...'
 
 
 def load_cohort_checkpoint(path: str,
@@ -26,13 +58,14 @@ def load_cohort_checkpoint(path: str,
     read as data, never executed (:func:`config_from_data_text`).
     """
     ckpt = load_checkpoint_file(path, map_location='cpu')
-    state_dict = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state_dict, dict) or not any(MEMBER_KEY.match(k) for k in state_dict):
-        sample = ', '.join(list(state_dict)[:3]) if isinstance(state_dict, dict) else type(ckpt).__name__
+    state_dict = checkpoint_weights(ckpt, path)
+    if not any(MEMBER_KEY.match(k) for k in state_dict):
+        sample = ', '.join(_short(k, 40) for k in list(state_dict)[:3])
         raise CohortCheckpointError(
             f'{path} is not an MCL cohort checkpoint: it has no "members.<i>." weights (it starts with: {sample}). '
             'Pass a checkpoint written by tools/train.py with an MCL config.')
-    meta = ckpt.get('meta') or {}
+    meta = ckpt.get('meta') if state_dict is not ckpt else None
+    meta = {} if meta is None else meta
     if not isinstance(meta, dict):
         raise CohortCheckpointError(f'{path}: its meta is a {type(meta).__name__}, not the dict tools/train.py '
                                     'writes; the file was altered. Use the checkpoint as the run wrote it.')
@@ -49,6 +82,51 @@ def load_cohort_checkpoint(path: str,
     if cfg is not None:
         _check_cohort_model_config(cfg, path if config is None else config)
     return state_dict, meta, cfg
+
+
+@dataclasses.dataclass
+class Member:
+    """One member of a cohort checkpoint, opened by :func:`open_member`."""
+    path: str
+    index: int
+    num_members: int
+    state_dict: Dict[str, torch.Tensor]  # the whole cohort's weights
+    meta: dict  # the checkpoint's meta (epoch, experiment_name, dataset_meta, ...)
+    cfg: Config  # the training config: --config, else the checkpoint's meta.cfg read as data
+    model_cfg: dict  # this member's classifier config (backbone / neck / head)
+
+    def weights(self, part: str = 'backbone') -> 'OrderedDict[str, torch.Tensor]':
+        return member_weights(self.state_dict, self.index, part)
+
+
+def open_member(path: str, member: int, config: Optional[str] = None) -> Member:
+    """Open member ``member`` of the cohort checkpoint ``path`` the one way export and publish do: the weights
+    checked (names, tensors, finite values), the member index checked against the checkpoint and its config, and
+    the training config required — without it the member's architecture cannot be verified.
+
+    Args:
+        path: a cohort training checkpoint written by tools/train.py.
+        member: the member's 0-based index.
+        config: a training config file to use instead of the one stored in the checkpoint.
+
+    Raises:
+        CohortCheckpointError / CheckpointLoadError: one line naming the file and what is wrong with it.
+    """
+    state_dict, meta, cfg = load_cohort_checkpoint(path, config)
+    count = num_members(state_dict)
+    if isinstance(member, bool) or not isinstance(member, int) or not 0 <= member < count:
+        raise CohortCheckpointError(f'--member {member} is out of range: {path} holds a cohort of {count} members '
+                                    f'(valid: 0..{count - 1})')
+    if cfg is None:
+        raise CohortCheckpointError(f'{path} carries no training config (meta.cfg), so the member architecture '
+                                    'cannot be verified; pass the training config with --config CONFIG')
+    members = cfg.model['members']
+    if isinstance(members, (list, tuple)) and len(members) != count:
+        raise CohortCheckpointError(f'the training config of {path} lists {len(members)} members, the checkpoint '
+                                    f'holds {count}: pass the config the cohort was trained with (--config CONFIG)')
+    check_finite(state_dict, path, prefix=f'members.{member}.')
+    member_cfg = members[member] if isinstance(members, (list, tuple)) else members
+    return Member(path, member, count, state_dict, meta, cfg, copy.deepcopy(dict(member_cfg)))
 
 
 def _check_cohort_model_config(cfg: Config, source: str) -> None:
@@ -96,30 +174,10 @@ def num_members(state_dict: Dict[str, torch.Tensor]) -> int:
     return 1 + max(int(m.group(1)) for m in map(MEMBER_KEY.match, state_dict) if m)
 
 
-def check_member(state_dict, member: int, path: str = 'the checkpoint') -> None:
-    count = num_members(state_dict)
-    if not 0 <= member < count:
-        raise CohortCheckpointError(f'--member {member} is out of range: {path} holds a cohort of {count} members '
-                                    f'(valid: 0..{count - 1})')
-
-
 def member_weights(state_dict, member: int, part: str = 'backbone') -> 'OrderedDict[str, torch.Tensor]':
     """The member's ``part`` (``backbone`` / ``head`` / ``''`` for the whole classifier), prefix removed."""
     prefix = f'members.{member}.' + (f'{part}.' if part else '')
     return OrderedDict((k[len(prefix):], v) for k, v in state_dict.items() if k.startswith(prefix))
-
-
-def member_model_config(cfg: Config, member: int) -> dict:
-    """The member's classifier config (backbone / neck / head) from the cohort's training config."""
-    members = cfg.model['members']
-    if isinstance(members, (list, tuple)):
-        if not 0 <= member < len(members):
-            raise CohortCheckpointError(f'--member {member}: the config lists {len(members)} members '
-                                        f'(valid: 0..{len(members) - 1})')
-        member_cfg = members[member]
-    else:
-        member_cfg = members
-    return copy.deepcopy(dict(member_cfg))
 
 
 def strict_load(module: nn.Module, state_dict, what: str) -> None:

@@ -2,8 +2,8 @@
 publish_model.py)."""
 from mmengine.registry import init_default_scope
 
-from .cohort_checkpoint import (CohortCheckpointError, atomic_save, check_finite, check_member, check_output_paths,
-                                load_cohort_checkpoint, member_model_config, member_weights, strict_load)
+from .cohort_checkpoint import (CohortCheckpointError, atomic_save, check_output_paths, member_weights, open_member,
+                                strict_load)
 
 TORCHVISION_RESNETS = (18, 34, 50, 101, 152)
 
@@ -53,7 +53,11 @@ def torchvision_weights(state_dict, member: int, backbone_cfg: dict, head_cfg: d
     weights = member_weights(state_dict, member, 'backbone')
     head = member_weights(state_dict, member, 'head')
     weights.update((f'fc.{k[len("fc."):]}', v) for k, v in head.items() if k.startswith('fc.'))
-    model = getattr(torchvision.models, f'resnet{depth}')(weights=None, num_classes=head_cfg.get('num_classes'))
+    num_classes = head_cfg.get('num_classes') if isinstance(head_cfg, dict) else None
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise CohortCheckpointError(f'--format torchvision needs the member head\'s num_classes, a positive integer; '
+                                    f'the config says {num_classes!r}. Pass the training config with --config CONFIG')
+    model = getattr(torchvision.models, f'resnet{depth}')(weights=None, num_classes=num_classes)
     strict_load(model, weights, f'torchvision.models.resnet{depth}')
     return weights, [f'torchvision.models.resnet{depth}']
 
@@ -64,20 +68,31 @@ def extract_backbone(checkpoint: str,
                      fmt: str = 'openmmlab',
                      config: str = None,
                      force: bool = False) -> dict:
+    """Write member ``member``'s backbone of a cohort checkpoint to ``out`` as a weights-only file, after a strict
+    load into the member's backbone (and mmdet's / mmseg's ResNet, or torchvision's with ``fmt='torchvision'``).
+
+    Args:
+        checkpoint: a cohort training checkpoint written by tools/train.py.
+        out: the output file; never the input, replaced only with ``force``.
+        member: the member's 0-based index.
+        fmt: ``'openmmlab'`` (backbone keys, ``{'state_dict', 'meta'}``) or ``'torchvision'`` (backbone +
+            classifier as ``fc.*``, a bare state dict).
+        config: the training config, for a checkpoint without one or to use instead of the stored one.
+        force: replace an existing ``out``.
+
+    Returns:
+        ``dict(arch, num_tensors, verified)``: the backbone type, how many tensors were written, and the models
+        they were verified to load into.
+    """
     check_output_paths([out], [checkpoint] + ([config] if config else []), force)
-    state_dict, meta, cfg = load_cohort_checkpoint(checkpoint, config)
-    check_member(state_dict, member, checkpoint)
-    if cfg is None:
-        raise CohortCheckpointError(f'{checkpoint} carries no training config (meta.cfg), so the member '
-                                    'architecture cannot be verified; pass the training config with --config CONFIG')
-    check_finite(state_dict, checkpoint, prefix=f'members.{member}.')
-    member_cfg = member_model_config(cfg, member)
-    backbone_cfg = dict(member_cfg['backbone'])
+    opened = open_member(checkpoint, member, config)
+    backbone_cfg = dict(opened.model_cfg['backbone'])
     if fmt == 'torchvision':
-        weights, verified = torchvision_weights(state_dict, member, backbone_cfg, member_cfg.get('head', {}))
+        weights, verified = torchvision_weights(opened.state_dict, member, backbone_cfg,
+                                                opened.model_cfg.get('head', {}))
         atomic_save(weights, out)
     else:
-        weights = member_weights(state_dict, member, 'backbone')
+        weights = opened.weights('backbone')
         verified = verify_backbone(weights, backbone_cfg)
         atomic_save(
             dict(
@@ -86,6 +101,6 @@ def extract_backbone(checkpoint: str,
                     source=str(checkpoint),
                     member=member,
                     arch=repr(backbone_cfg),
-                    epoch=meta.get('epoch'),
+                    epoch=opened.meta.get('epoch'),
                     format='openmmlab')), out)
     return dict(arch=backbone_cfg.get('type'), num_tensors=len(weights), verified=verified)

@@ -18,7 +18,8 @@ from mmengine.config import Config
 
 from mcl_mm.engine.checkpoint import load_checkpoint_file
 from mcl_mm.utils.cli import ToolInputError
-from .cohort_checkpoint import MEMBER_KEY, CohortCheckpointError, num_members, strict_load
+from .cohort_checkpoint import MEMBER_KEY, CohortCheckpointError, checkpoint_weights, num_members, strict_load
+from .publish import verify_published_hash
 
 COHORT, PUBLISHED, EXTRACTED = 'cohort training checkpoint', 'published member (publish_model)', \
     'exported backbone (extract_backbone)'
@@ -26,17 +27,15 @@ COHORT, PUBLISHED, EXTRACTED = 'cohort training checkpoint', 'published member (
 
 def classify_pretrained(path: str, member: Optional[int] = None) -> Tuple[str, Optional[str], dict]:
     """(kind, prefix or None, the state dict) of a file handed to a downstream fine-tune."""
-    ckpt = load_checkpoint_file(path, map_location='cpu')
-    state_dict = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state_dict, dict) or not state_dict:
-        raise ToolInputError(f'{path} holds no weights (no state_dict)')
+    verify_published_hash(path)
+    state_dict = checkpoint_weights(load_checkpoint_file(path, map_location='cpu'), path)
     keys = list(state_dict)
     if any(MEMBER_KEY.match(k) for k in keys):
         count = num_members(state_dict)
         if member is None:
             raise ToolInputError(f'{path} is a {COHORT} of {count} members: choose one with --member I '
                                  f'(0..{count - 1})')
-        if not 0 <= member < count:
+        if isinstance(member, bool) or not isinstance(member, int) or not 0 <= member < count:
             raise ToolInputError(f'--member {member} is out of range: {path} holds {count} members (0..{count - 1})')
         return COHORT, f'members.{member}.backbone.', state_dict
     kind, prefix = (PUBLISHED, 'backbone.') if any(k.startswith('backbone.') for k in keys) else (EXTRACTED, None)
