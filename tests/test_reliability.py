@@ -130,41 +130,99 @@ def test_undecodable_image_fails_clearly_or_is_skipped_and_counted(tmp_path, cls
     assert loader.skipped >= first + 1
 
 
-@pytest.mark.slow
-def test_a_dead_rank_ends_the_job_with_an_error(tmp_path, cls_data):
-    """2 gloo processes; rank 1 is SIGKILLed at its 3rd iteration: the job exits non-zero, it does not hang."""
-    import subprocess
-    import time
-    (tmp_path / 'die_hook.py').write_text('''
+RANK_HOOK = '''
 import os, signal
 from mmengine.hooks import Hook
-from mmengine.dist import get_rank
+from mmengine.dist import get_rank, get_world_size
 from mcl_mm.registry import HOOKS
 
 @HOOKS.register_module()
-class DieOnRank1(Hook):
+class RecordRankIterations(Hook):
+    """Appends '<world size> <iteration>' to $RANK_LOG_DIR/rank<r> after every training iteration of rank r; with
+    die_at, rank 1 SIGKILLs itself after that iteration."""
+    def __init__(self, die_at=None):
+        self.die_at = die_at
+
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        if get_rank() == 1 and runner.iter == 2:
+        with open(os.path.join(os.environ['RANK_LOG_DIR'], f'rank{get_rank()}'), 'a') as f:
+            f.write(f'{get_world_size()} {runner.iter}\\n')
+        if self.die_at is not None and get_rank() == 1 and runner.iter == self.die_at:
             os.kill(os.getpid(), signal.SIGKILL)
-''')
+'''
+
+
+def _dist_train(tmp_path, cls_data, hook_args, epochs, launcher_args=()):
+    """tools/dist_train.sh CFG 2 on this CPU-only host (gloo), each rank recording its iterations."""
+    import subprocess
+    (tmp_path / 'rank_hook.py').write_text(RANK_HOOK)
+    (tmp_path / 'ranks').mkdir()
     cfg = _cfg(
         tmp_path,
-        cls_data['root'], "\ncustom_imports = dict(imports=['die_hook'], allow_failed_imports=False)\n"
-        "custom_hooks = [dict(type='CohortMemoryHook'), dict(type='DieOnRank1')]\n"
-        "train_dataloader = dict(batch_size=4)\n",
-        epochs=3)
-    env = dict(os.environ, PYTHONPATH=f'{tmp_path}:{REPO}', PORT=str(29500 + os.getpid() % 1000))
+        cls_data['root'], "\ncustom_imports = dict(imports=['rank_hook'], allow_failed_imports=False)\n"
+        f"custom_hooks = [dict(type='CohortMemoryHook'), dict(type='RecordRankIterations', {hook_args})]\n"
+        "train_dataloader.update(batch_size=4)\n",
+        epochs=epochs)
+    env = dict(
+        os.environ,
+        PYTHONPATH=f'{tmp_path}:{REPO}',
+        PORT=str(29500 + os.getpid() % 1000),
+        RANK_LOG_DIR=str(tmp_path / 'ranks'),
+        CUDA_VISIBLE_DEVICES='')
+    proc = subprocess.run([
+        'bash',
+        osp.join(REPO, 'tools', 'dist_train.sh'),
+        str(cfg), '2', '--work-dir',
+        str(tmp_path / 'work'), *launcher_args
+    ],
+                          cwd=REPO,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
+    ranks = {}
+    for rank in (0, 1):
+        path = tmp_path / 'ranks' / f'rank{rank}'
+        ranks[rank] = [tuple(map(int, line.split())) for line in path.read_text().splitlines()] if path.exists() else []
+    return proc.returncode, proc.stdout + proc.stderr, ranks
+
+
+@pytest.mark.slow
+def test_cpu_ddp_through_the_shipped_launcher_trains_on_both_ranks(tmp_path, cls_data):
+    """tools/dist_train.sh CFG 2 on a host without CUDA: two gloo ranks train every iteration of the epoch (16
+    images per rank, batch 4) and rank 0 writes the checkpoint."""
+    code, out, ranks = _dist_train(tmp_path, cls_data, '', epochs=1)
+    assert code == 0, out[-4000:]
+    assert 'gloo' in out
+    for rank in (0, 1):
+        assert ranks[rank] == [(2, i) for i in range(4)], (rank, ranks, out[-3000:])
+    assert (tmp_path / 'work' / 'epoch_1.pth').is_file()
+
+
+@pytest.mark.slow
+def test_a_dead_rank_ends_the_job_with_an_error(tmp_path, cls_data):
+    """2 gloo processes through tools/dist_train.sh; both train, then rank 1 is SIGKILLed after its 4th iteration:
+    the job exits non-zero, it does not hang."""
+    import time
     start = time.time()
-    proc = subprocess.run(
-        ['bash', osp.join(REPO, 'tools', 'dist_train.sh'),
-         str(cfg), '2', '--work-dir',
-         str(tmp_path / 'work')],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0, out[-3000:]
+    code, out, ranks = _dist_train(tmp_path, cls_data, 'die_at=3', epochs=3)
+    assert code != 0, out[-3000:]
     assert time.time() - start < 300
+    # Both ranks trained (in a world of 2) before the kill; rank 1 stopped after its 4th iteration (runner.iter 3).
+    assert ranks[0][:3] == [(2, 0), (2, 1), (2, 2)] and ranks[1] == [(2, i) for i in range(4)], (ranks, out[-3000:])
     assert 'Signal 9' in out or 'SIGKILL' in out or 'exitcode' in out, out[-3000:]
+
+
+@pytest.mark.parametrize('launcher, missing', [('pytorch', 'RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT'),
+                                               ('slurm', 'SLURM_PROCID, SLURM_NTASKS, SLURM_NODELIST'),
+                                               ('mpi', 'OMPI_COMM_WORLD_LOCAL_RANK')])
+def test_a_launcher_flag_without_its_environment_is_one_line(tmp_path, launcher, missing):
+    env = {
+        k: ''
+        for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT', 'SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST',
+                  'OMPI_COMM_WORLD_LOCAL_RANK', 'OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE')
+    }
+    for tool in ('train.py', 'test.py'):
+        args = ('cfg.py', 'ckpt.pth') if tool == 'test.py' else ('cfg.py', )
+        code, out = run_tool(tool, *args, '--launcher', launcher, expect_ok=False, env=env, cwd=str(tmp_path))
+        assert code != 0 and 'Traceback' not in out, out
+        assert f'--launcher {launcher}' in out and missing in out, out

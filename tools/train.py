@@ -11,10 +11,11 @@ import os
 import os.path as osp
 
 from mcl_mm.apis import build_runner, load_config
-from mcl_mm.apis.runner import (add_train_arguments, check_work_dir, lock_work_dir, merge_train_args,
-                                parse_with_launcher, run_loop)
+from mcl_mm.apis.resume import check_resume
+from mcl_mm.apis.runner import (add_train_arguments, check_pretrained_files, check_work_dir, lock_work_dir,
+                                merge_train_args, parse_with_launcher, run_loop)
 from mcl_mm.datasets.checks import check_config_data, check_runner_data
-from mcl_mm.engine import check_resumable, repair_last_checkpoint
+from mcl_mm.engine import repair_last_checkpoint
 from mcl_mm.utils.cli import ToolInputError, run_tool
 
 
@@ -30,6 +31,7 @@ def main(argv=None):
     cfg = run_tool('train', load_config, args.config, args.cfg_options, extra_errors=(SyntaxError, ))
     run_tool('train', check_resume_path, args.resume)
     cfg = run_tool('train', merge_train_args, cfg, args, args.config, extra_errors=(ValueError, ))
+    run_tool('train', check_pretrained_files, cfg)
     run_tool('train', check_work_dir, cfg.work_dir)
     run_tool('train', lock_work_dir, cfg.work_dir, args.launcher)
     if args.resume == 'auto':
@@ -40,7 +42,7 @@ def main(argv=None):
         run_tool('train', check_config_data, cfg, splits=('train', 'val'))
     runner = run_tool('train', build_runner, cfg, args.unsafe_allow_pickle, extra_errors=(KeyError, ))
     if cfg.get('resume') and cfg.get('load_from') and osp.isfile(cfg.load_from):  # (after build_runner: the
-        run_tool('train', check_resumable, cfg.load_from)  # --unsafe-allow-pickle choice is in force)
+        run_tool('train', check_resume, runner, cfg.load_from)  # --unsafe-allow-pickle choice is in force)
     run_tool('train', check_runner_data, runner)  # builds the training set: a last batch BatchNorm cannot take
     run_loop(runner, 'train')
 

@@ -1,5 +1,6 @@
 """What tools/train.py and tools/test.py share: config loading, command-line checks and runner construction."""
 import argparse
+import contextlib
 import errno
 import fcntl
 import os
@@ -14,7 +15,7 @@ from mcl_mm.engine.checkpoint import UNSAFE_FLAG, allow_full_unpickling, load_ch
 from mcl_mm.engine.runtime import install_runtime_patches
 from mcl_mm.utils.cli import disk_error_message, error_line
 from mcl_mm.utils.errors import USER_ERRORS, CohortCheckpointError, ConfigError, ToolInputError, WorkDirBusyError
-from .cohort_checkpoint import strict_load
+from .cohort_checkpoint import checkpoint_weights, strict_load
 
 
 class CfgOptionsAction(DictAction):
@@ -70,7 +71,19 @@ def parse_option_value(text: str):
         return DictAction._parse_int_float_bool(text)
     inner = text[1:-1] if bracketed else text
     items = [parse_option_value(part) for part in _top_level_split(inner) if part.strip()]
-    return tuple(items) if text[0] == '(' and bracketed else items
+    if not bracketed:
+        return CommaList(items, text=text)
+    return tuple(items) if text[0] == '(' else items
+
+
+class CommaList(list):
+    """A value written with commas and no brackets (``a,b``): a list, as mmengine parses it — unless the config
+    holds a string at that key, where the commas are part of a path (``data_root=/data/my runs,v2``); the text is
+    kept for that (:func:`load_config`)."""
+
+    def __init__(self, items, text: str):
+        super().__init__(items)
+        self.text = text
 
 
 def load_config(path: str, cfg_options=None) -> Config:
@@ -85,6 +98,7 @@ def load_config(path: str, cfg_options=None) -> Config:
         raise FileNotFoundError(f'config file not found: {path}')
     cfg = Config.fromfile(path)
     if cfg_options:
+        cfg_options = {key: _string_where_the_config_has_one(cfg, key, value) for key, value in cfg_options.items()}
         old_root = cfg.get('data_root')
         cfg.merge_from_dict(cfg_options)
         new_root = cfg_options.get('data_root')
@@ -94,6 +108,46 @@ def load_config(path: str, cfg_options=None) -> Config:
                     cfg[key] = _reroot(cfg[key], old_root.rstrip('/'), new_root.rstrip('/'))
     _check_batch_building_sampler(cfg)
     return cfg
+
+
+def _string_where_the_config_has_one(cfg: Config, key: str, value):
+    """``value``, or the text it was parsed from when it is an unbracketed comma list and the config holds a string
+    at ``key`` (a path with a comma: mmengine would make it a list and train on the config's old path)."""
+    if not isinstance(value, CommaList):
+        return value
+    node = cfg.to_dict()
+    for part in key.split('.'):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return list(value)
+    return value.text if isinstance(node, str) else list(value)  # a plain list: mmengine rebuilds lists by type
+
+
+def check_pretrained_files(cfg: Config) -> None:
+    """Every ``Pretrained`` init of the model names a file that exists (URLs and ``scheme://`` paths are left to
+    mmengine), checked before any data is read: a fine-tune config run without its pretrained file is one line
+    instead of a TypeError from deep inside the weight init."""
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            if path.endswith('init_cfg') and node.get('type') == 'Pretrained':
+                yield path, node.get('checkpoint')
+            for key, value in node.items():
+                yield from walk(value, f'{path}.{key}')
+        elif isinstance(node, (list, tuple)):
+            for i, value in enumerate(node):
+                yield from walk(value, f'{path}.{i}' if not path.endswith('init_cfg') else path)
+
+    for path, checkpoint in walk(cfg.get('model') or {}, 'model'):
+        if isinstance(checkpoint, str) and ('://' in checkpoint or osp.isfile(checkpoint)):
+            continue
+        what = 'is not set' if checkpoint is None else f'{checkpoint!r} is not a file'
+        raise ToolInputError(f'{path}.checkpoint {what}: this config initialises from a pretrained file. Pass it '
+                             f'with --cfg-options {path}.checkpoint=FILE (tools/benchmarks/*/dist_train.sh CONFIG '
+                             f'PRETRAIN GPUS does), or {path}=None to start from random weights')
 
 
 def _check_batch_building_sampler(cfg: Config) -> None:
@@ -122,9 +176,25 @@ def _reroot(value, old: str, new: str):
     return value
 
 
-def _cpu_friendly_backend(cfg: Config) -> None:
-    """NCCL needs GPUs: a distributed launch without CUDA falls back to gloo (CPU DDP) and says so."""
+@contextlib.contextmanager
+def _no_cuda_device_selection():
+    """mmengine's ``init_dist`` selects the rank's CUDA device whatever the backend; a host without CUDA has none
+    to select (``Found no NVIDIA driver``), and gloo needs none."""
     import torch
+    set_device = torch.cuda.set_device
+    torch.cuda.set_device = lambda device: None
+    try:
+        yield
+    finally:
+        torch.cuda.set_device = set_device
+
+
+def _init_cpu_distributed(cfg: Config) -> None:
+    """A distributed launch on a host without CUDA: gloo instead of NCCL, DDP without device ids (mmengine passes
+    the local rank as a CUDA device id), and the process group initialised here by mmengine's ``init_dist`` with
+    the device selection left out. The runner then finds the group initialised and uses it."""
+    import torch
+    from mmengine.dist import init_dist, is_distributed
     if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
         return
     env_cfg = cfg.setdefault('env_cfg', {})
@@ -132,6 +202,30 @@ def _cpu_friendly_backend(cfg: Config) -> None:
     if dist_cfg.get('backend', 'nccl') == 'nccl':
         dist_cfg['backend'] = 'gloo'
         print('mcl_mm: no CUDA device, using the gloo backend for distributed training')
+    wrapper = cfg.get('model_wrapper_cfg') or {}
+    if wrapper.get('type',
+                   'MMDistributedDataParallel') in ('MMDistributedDataParallel', 'mmengine.MMDistributedDataParallel'):
+        import mcl_mm.models.wrappers  # noqa: F401 (registers it where the runner looks: any config, mmdet's too)
+        cfg.model_wrapper_cfg = dict(
+            dict(broadcast_buffers=False, find_unused_parameters=cfg.get('find_unused_parameters', False)),
+            **wrapper,
+            type='CPUDistributedDataParallel')
+    if not is_distributed():
+        with _no_cuda_device_selection():
+            init_dist(cfg.launcher, **dist_cfg)
+
+
+# What each launcher's process needs from its environment (mmengine's init_dist reads them).
+LAUNCHER_ENVIRONMENT = {
+    'pytorch': ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'),
+    'slurm': ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'),
+    'mpi': ('OMPI_COMM_WORLD_LOCAL_RANK', 'OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE', 'MASTER_ADDR'),
+}
+LAUNCHED_BY = {
+    'pytorch': 'tools/dist_train.sh CONFIG N (or torchrun)',
+    'slurm': 'tools/slurm_train.sh (or srun)',
+    'mpi': 'mpirun'
+}
 
 
 def parse_with_launcher(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
@@ -140,6 +234,11 @@ def parse_with_launcher(parser: argparse.ArgumentParser, argv=None) -> argparse.
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
+    missing = [name for name in LAUNCHER_ENVIRONMENT.get(args.launcher, ()) if not os.environ.get(name)]
+    if missing:
+        raise SystemExit(f'{parser.prog}: --launcher {args.launcher} runs one process of a job its launcher started, '
+                         f'and this process has no {", ".join(missing)} in its environment: start it with '
+                         f'{LAUNCHED_BY[args.launcher]}, or use --launcher none for a single process')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -151,7 +250,7 @@ def build_runner(cfg: Config, allow_pickle: bool = False) -> Runner:
     unpickled in full."""
     install_runtime_patches()
     allow_full_unpickling(allow_pickle)
-    _cpu_friendly_backend(cfg)
+    _init_cpu_distributed(cfg)
     _add_epoch_seed_hook(cfg)
     if 'runner_type' in cfg:
         from mmengine.registry import RUNNERS
@@ -251,10 +350,7 @@ def load_weights_strictly(runner: Runner, checkpoint: str) -> None:
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     if isinstance(model, BaseTTAModel):  # tools/test.py --tta: the weights are the wrapped model's
         model = model.module
-    ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
-    state_dict = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state_dict, dict) or not state_dict:
-        raise ToolInputError(f'{checkpoint} holds no weights (no state_dict)')
+    state_dict = checkpoint_weights(load_checkpoint_file(checkpoint, map_location='cpu'), checkpoint)
     state_dict = {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
     try:
         strict_load(model, state_dict, 'the model this config builds')
@@ -313,6 +409,10 @@ def merge_train_args(cfg: Config, args: argparse.Namespace, config: str) -> Conf
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
 
     if args.amp:
+        import torch
+        if not torch.cuda.is_available():
+            raise ToolInputError('--amp (mixed precision) needs a CUDA GPU, and this process sees none (check '
+                                 'CUDA_VISIBLE_DEVICES); leave --amp out to train in full precision')
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper == 'AmpOptimWrapper':
             print('AMP is already enabled in the config.')

@@ -6,3 +6,4 @@ from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .memories import *  # noqa: F401,F403
 from .tta import AverageCohortScoreTTA  # noqa: F401
+from .wrappers import CPUDistributedDataParallel  # noqa: F401
