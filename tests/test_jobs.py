@@ -59,3 +59,64 @@ def test_sigterm_stops_the_runner_and_kills_its_running_jobs(tmp_path):
     while _alive(job_pid) and time.time() < deadline:
         time.sleep(0.1)
     assert not _alive(job_pid)
+
+
+def test_only_folders_we_stamped_are_ever_deleted(tmp_path, monkeypatch):
+    """A job's work dir, a --out folder and the generated data are replaced only when our stamp is in them (or they
+    are empty); a folder of the user's is refused in one line naming it, before any job starts, and kept."""
+    from mcl_mm.utils.errors import ToolInputError
+    from mcl_mm.utils.owned_folders import STAMP, claim_folder, replace_folder
+    monkeypatch.setenv('MCL_MM_NO_ZYGOTE', '1')
+    users = tmp_path / 'mine'
+    users.mkdir()
+    (users / 'model.pth').write_text('a model the user keeps here')
+    for call in (lambda: replace_folder(str(users), 'demo'), lambda: claim_folder(str(users), 'demo')):
+        with pytest.raises(ToolInputError, match=f'{users} exists and holds files mcl_mm did not write'):
+            call()
+    assert (users / 'model.pth').read_text() == 'a model the user keeps here' and not (users / STAMP).exists()
+    marker = tmp_path / 'ran'
+    jobs = [
+        Job('first', [sys.executable, '-c', f'open({str(marker)!r}, "w")'], 1.0, work_dir=str(tmp_path / 'w1')),
+        Job('second', [sys.executable, '-c', 'pass'], 1.0, work_dir=str(users))
+    ]
+    with pytest.raises(ToolInputError, match='mine exists'):
+        run_jobs(jobs, str(tmp_path / 'logs'), str(tmp_path), 1, 'test')
+    assert not marker.exists()  # refused before the first job started
+    # Ours (stamped by an earlier run) is replaced; an empty folder is taken.
+    ours = replace_folder(str(tmp_path / 'ours'), 'demo')
+    (tmp_path / 'ours' / 'old.log').write_text('x')
+    replace_folder(ours, 'demo')
+    assert os.listdir(ours) == [STAMP]
+    (tmp_path / 'empty').mkdir()
+    assert claim_folder(str(tmp_path / 'empty'), 'demo') and (tmp_path / 'empty' / STAMP).exists()
+    with pytest.raises(ToolInputError, match='is a file'):
+        claim_folder(str(users / 'model.pth'), 'demo')
+
+
+@pytest.mark.parametrize('tool, args', [('demo.py', ['--quick']), ('study.py', ['--quick']),
+                                        ('study.py', ['--quick', '--transfer'])])
+def test_the_demo_and_the_studies_refuse_a_folder_of_the_users(tmp_path, tool, args):
+    from conftest import run_tool
+    users = tmp_path / 'results'
+    users.mkdir()
+    (users / 'results.md').write_text('my own notes')
+    code, out = run_tool(tool, *args, '--out', users, '--workdir', tmp_path, expect_ok=False)
+    assert code != 0 and 'Traceback' not in out and f'{users} exists and holds files' in out, out[-3000:]
+    assert os.listdir(users) == ['results.md'] and (users / 'results.md').read_text() == 'my own notes'
+    if tool == 'demo.py':  # the generated data's folder: refused when it holds the user's files
+        data = tmp_path / 'data' / 'demo'
+        data.mkdir(parents=True)
+        (data / 'keep.txt').write_text('mine')
+        code, out = run_tool(tool, *args, '--out', tmp_path / 'new', '--workdir', tmp_path, expect_ok=False)
+        assert code != 0 and f'{data} exists and holds files' in out, out[-3000:]
+        assert os.listdir(data) == ['keep.txt']
+
+
+@pytest.mark.parametrize('option', ['--seeds', '--jobs'])
+@pytest.mark.parametrize('value', ['0', '-2', 'two'])
+def test_counts_below_one_are_refused_by_the_demo_and_the_study(tmp_path, option, value):
+    from conftest import run_tool
+    for tool in ('demo.py', 'study.py'):
+        code, out = run_tool(tool, '--quick', option, value, '--out', tmp_path / 'o', expect_ok=False)
+        assert code == 2 and f'argument {option}' in out and 'Traceback' not in out, out[-2000:]
+        assert not (tmp_path / 'o').exists()

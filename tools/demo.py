@@ -17,7 +17,7 @@ import argparse
 import os.path as osp
 
 from mcl_mm.experiments.demo import run_demo
-from mcl_mm.utils.cli import run_tool
+from mcl_mm.utils.cli import positive_int, run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -25,8 +25,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 def main(argv=None):
     parser = argparse.ArgumentParser(description='MCL demo: pretrain -> transfer -> results, on generated data')
     parser.add_argument('--quick', action='store_true', help='tiny sizes, 1 seed: the pipeline in ~3 minutes')
-    parser.add_argument('--seeds', type=int, help='seeds per arm (full: 3, quick: 1)')
-    parser.add_argument('--jobs', type=int, default=2, help='runs at once (each gets cores / jobs threads)')
+    parser.add_argument('--seeds', type=positive_int, help='seeds per arm (full: 3, quick: 1)')
+    parser.add_argument('--jobs', type=positive_int, default=2, help='runs at once (each gets cores / jobs threads)')
     parser.add_argument('--selfsup', action='store_true', help='the self-supervised variant (MoCo-MCL vs MoCo)')
     parser.add_argument(
         '--out',

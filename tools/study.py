@@ -25,7 +25,7 @@ import os.path as osp
 
 from mcl_mm.experiments.study import ABLATIONS, ARMS, DEFAULT_ARMS, run_study
 from mcl_mm.experiments.transfer_study import TASKS, run_transfer_study
-from mcl_mm.utils.cli import run_tool
+from mcl_mm.utils.cli import positive_int, run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -38,7 +38,7 @@ def main(argv=None):
         help='the transfer study instead: independent / DML / MCL pretraining -> member 0 fine-tuned and frozen on '
         'VOC detection and segmentation, and a linear probe (mcl_mm/experiments/transfer_study.py)')
     parser.add_argument('--quick', action='store_true', help='tiny world, 2 epochs, 2 draws x 1 seed: a pipeline check')
-    parser.add_argument('--world-draws', type=int, help='draws of the generated world (full and quick: 2)')
+    parser.add_argument('--world-draws', type=positive_int, help='draws of the generated world (full and quick: 2)')
     parser.add_argument(
         '--draws',
         help='train and tabulate only these draws, e.g. 1 (draw w keeps its seeds: w*seeds ... (w+1)*seeds-1); with '
@@ -48,14 +48,15 @@ def main(argv=None):
         metavar='RESULTS_CSV',
         help="add the draws an earlier invocation tabulated (its results.csv and the world_draws.json beside it, "
         "e.g. docs/study/results.csv) to this one's tables: per draw and pooled")
-    parser.add_argument('--seeds', type=int, help='seeds per arm and draw (full: 5, quick: 1; --transfer: per arm)')
-    parser.add_argument('--repeats', type=int, help='--transfer: fine-tunes per pretrained member and task')
+    parser.add_argument(
+        '--seeds', type=positive_int, help='seeds per arm and draw (full: 5, quick: 1; --transfer: per arm)')
+    parser.add_argument('--repeats', type=positive_int, help='--transfer: fine-tunes per pretrained member and task')
     parser.add_argument('--tasks', help=f'--transfer: comma-separated subset of {",".join(TASKS)} (default: all)')
     parser.add_argument(
         '--arms',
         help=f'comma-separated, from {",".join(list(ARMS) + list(ABLATIONS))} (default: {",".join(DEFAULT_ARMS)})')
     parser.add_argument('--ablation', action='store_true', help='add the MCL term ablations to the arms')
-    parser.add_argument('--jobs', type=int, default=2, help='runs at once (each gets cores / jobs threads)')
+    parser.add_argument('--jobs', type=positive_int, default=2, help='runs at once (each gets cores / jobs threads)')
     parser.add_argument(
         '--out', help='output folder (runs, logs, tables, plots; default outputs/study or outputs/study_transfer)')
     parser.add_argument('--docs', help='also copy results.md/.csv and the plots here (e.g. docs/study)')

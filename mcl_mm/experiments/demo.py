@@ -20,7 +20,6 @@ to Faster R-CNN (VOC format) beside random initialisation.
 import glob
 import json
 import os.path as osp
-import shutil
 import sys
 import time
 from collections import OrderedDict
@@ -29,6 +28,7 @@ from typing import List, Optional
 
 from mcl_mm.utils.errors import RunRecordError
 from mcl_mm.utils.logs import last_metrics
+from mcl_mm.utils.owned_folders import claim_folder, replace_folder
 from . import project_root
 from .jobs import Job, host_description, run_jobs, start_processes
 from .report import bar_chart, paired_table, plot_curves, seed_rows, write_long_csv, write_table
@@ -86,7 +86,7 @@ def generate_data(data_root: str, mode: dict, quick: bool) -> None:
         print(f'[demo] data: reusing {data_root}')
         return
     start = time.time()
-    shutil.rmtree(data_root, ignore_errors=True)
+    replace_folder(data_root, 'demo data generator')
     digits = DigitObjects.classes
     # Pretraining: the study's two-digit world at 64 px (configs/demo/mcl_resnet18w16x2_1xb64-15e_two-digits.py).
     make_digit_classification_folder(
@@ -406,6 +406,7 @@ def run_demo(out: Optional[str] = None,
     run = DemoRun(
         out=osp.abspath(out or ('outputs/demo_selfsup' if selfsup else 'outputs/demo')), seeds=seeds or mode['seeds'])
     start = time.time()
+    claim_folder(run.out, 'demo')
     data_root = osp.join(workdir, 'data', 'demo')
     processes = start_processes(osp.join(run.out, 'logs'))  # its imports overlap the data generation
     try:

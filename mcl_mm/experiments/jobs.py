@@ -6,7 +6,6 @@ so every run can be repeated by hand from its logged command line.
 import os
 import os.path as osp
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +13,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
+
+from mcl_mm.utils.owned_folders import is_owned, replace_folder
 
 PROGRESS = re.compile(r'(Epoch|Iter)\((train|val|test)\)|Traceback|Error')
 
@@ -102,6 +103,9 @@ def run_jobs(jobs: List[Job],
     progress lines with its tag and an ETA; on the first failure stop the others and exit with the failed job's
     log. Ctrl-C stops every job too. ``processes``: from :func:`start_processes` (closed here); default: started
     here when there are jobs."""
+    for job in jobs:  # before any job starts: a folder of the user's in the plan is refused, not found half-way
+        if job.work_dir and osp.isdir(job.work_dir) and not is_owned(job.work_dir) and os.listdir(job.work_dir):
+            replace_folder(job.work_dir, f'job {job.tag}')  # raises, naming the folder
     os.makedirs(log_dir, exist_ok=True)
     threads = str(max(1, (os.cpu_count() or 2) // parallel))
     env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, PYTHONUNBUFFERED='1')
@@ -117,7 +121,7 @@ def run_jobs(jobs: List[Job],
                     break
                 job.log = osp.join(log_dir, job.tag.replace('/', '_') + '.log')
                 if job.work_dir:
-                    shutil.rmtree(job.work_dir, ignore_errors=True)
+                    replace_folder(job.work_dir, f'job {job.tag}')
                 with open(job.log, 'w') as log:
                     log.write('# ' + ' '.join(job.cmd) + '\n')
                 running[processes.start(job, cwd, env)] = [job, 0]

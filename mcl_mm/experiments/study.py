@@ -27,6 +27,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from mcl_mm.utils.errors import RunRecordError, ToolInputError
 from mcl_mm.utils.logs import run_status, scalar_records
+from mcl_mm.utils.owned_folders import claim_folder, replace_folder
 from . import project_root
 from .demo import schedule_options
 from .jobs import Job, host_description, run_jobs, start_processes
@@ -171,6 +172,7 @@ def generate_data(data_root: str, mode: dict, draw: int = 0) -> None:
         print(f'[study] data: reusing {data_root}')
         return
     start = time.time()
+    replace_folder(data_root, 'study data generator')
     make_digit_classification_folder(
         data_root,
         train_per_class=mode['train_per_class'],
@@ -509,7 +511,7 @@ def run_study(out: str,
         _check_disjoint(draws, earlier[0])
     capped = parse_arm_seeds(arm_seeds)
     out = osp.abspath(out)
-    os.makedirs(out, exist_ok=True)
+    claim_folder(out, 'study')
     start = time.time()
     timing = osp.join(out, 'timing.json')
     if not collect_only:

@@ -29,6 +29,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from mcl_mm.utils.errors import RunRecordError, ToolInputError
 from mcl_mm.utils.logs import last_metrics, run_status
+from mcl_mm.utils.owned_folders import claim_folder
 from . import project_root
 from .demo import finetune_schedule, generate_data, schedule_options
 from .jobs import Job, host_description, run_jobs, start_processes
@@ -336,7 +337,7 @@ def run_transfer_study(out: str,
     repeats = repeats or mode['repeats']
     task_list = select_tasks(tasks)
     out = osp.abspath(out)
-    os.makedirs(out, exist_ok=True)
+    claim_folder(out, 'transfer study')
     start, timing = time.time(), osp.join(out, 'timing.json')
     if not collect_only:
         data_root = osp.join(osp.abspath(workdir), 'data', 'study_transfer' + ('_quick' if quick else ''))

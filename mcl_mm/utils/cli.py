@@ -46,3 +46,15 @@ def run_tool(tool: str, main: Callable, *args, extra_errors=(), **kwargs):
         if message is None:
             raise
         sys.exit(f'{tool}: {message}')
+
+
+def positive_int(text: str) -> int:
+    """argparse type for a count that must be at least 1 (seeds, jobs, draws, repeats)."""
+    import argparse
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a whole number') from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'{value} is not a count: give 1 or more')
+    return value
