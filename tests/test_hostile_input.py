@@ -172,6 +172,48 @@ def test_collectors_leave_out_runs_that_did_not_finish(tmp_path):
     assert not (tmp_path / 'table2').exists()
 
 
+def test_collectors_never_mis_count(tmp_path):
+    """The same work dir twice is one run, not n = 2; a re-run killed in a finished work dir does not replace the
+    final value; a NaN is named, not a traceback; an empty scalars.json is called empty."""
+    _fake_run(tmp_path / 'done', 3, 3, 50.0)
+    _fake_run(tmp_path / 'other', 3, 3, 60.0)
+
+    def collect(*runs, strict=False):
+        args = [arg for run in runs for arg in ('--run', run)]
+        return run_tool(
+            'analysis_tools/collect_pretrain.py',
+            *args,
+            *(['--strict'] if strict else []),
+            '--out',
+            tmp_path / 'table',
+            expect_ok=False)
+
+    code, out = collect(f'mcl={tmp_path / "done"}', f'mcl={tmp_path}/./done/')
+    _one_line_failure(code, out, 'is the run already given as --run', 'counts once')
+    # A second run started in the finished work dir and killed after its first epoch (a later timestamp).
+    os.makedirs(tmp_path / 'done' / '20260102_000000' / 'vis_data')
+    (tmp_path / 'done' / '20260102_000000' / 'vis_data' / 'scalars.json'
+     ).write_text(json.dumps({
+         'cohort/ensemble/top1': 11.0,
+         'cohort/member_0/top1': 10.0,
+         'step': 1
+     }) + '\n')
+    code, out = collect(f'mcl={tmp_path / "done"}', f'mcl={tmp_path / "other"}')
+    assert code == 0, out
+    table = (tmp_path / 'table' / 'pretrain.md').read_text()
+    assert '58.00 ± 7.07 (n=2)' in table, table  # 53 and 63: the finished runs' last epoch, not the re-run's 11
+    # NaN at the end: left out with a warning naming it (--strict: one line).
+    scalars = tmp_path / 'other' / '20260101_000000' / 'vis_data' / 'scalars.json'
+    scalars.write_text(scalars.read_text().replace('63.0', 'NaN'))
+    code, out = collect(f'mcl={tmp_path / "done"}', f'mcl={tmp_path / "other"}')
+    assert code == 0 and 'cohort/ensemble/top1 = nan' in out and 'left out' in out, out
+    code, out = collect(f'mcl={tmp_path / "other"}', strict=True)
+    _one_line_failure(code, out, 'cohort/ensemble/top1 = nan', 'diverged')
+    scalars.write_text('')
+    code, out = collect(f'mcl={tmp_path / "other"}')
+    _one_line_failure(code, out, 'scalars.json is empty')
+
+
 def test_collectors_name_a_cut_off_log_line_and_refuse_bad_paths(tmp_path):
     _fake_run(tmp_path / 'run', 2, 2, 50.0)
     scalars = tmp_path / 'run' / '20260101_000000' / 'vis_data' / 'scalars.json'
@@ -423,6 +465,22 @@ def test_resume_refuses_what_it_cannot_honour_naming_the_setting(tmp_path, cohor
         _one_line_failure(code, out, *needles)
         assert 'Epoch(train)' not in out and sorted(os.listdir(work)) == ['.lock', 'epoch_1.pth'] or \
             not any(n.startswith('epoch_2') for n in os.listdir(work)), (options, os.listdir(work))
+
+
+@pytest.mark.slow
+def test_test_tool_refuses_a_test_set_with_other_classes(tmp_path, cohort_checkpoint, cls_data):
+    """The checkpoint records the classes it was trained on (meta.dataset_meta): a test set with another class
+    renamed or the folders in another order would score every prediction against another label."""
+    import shutil
+    classes = sorted(os.listdir(osp.join(cls_data['root'], 'val')))
+    root = tmp_path / 'data'
+    shutil.copytree(cls_data['root'], root)
+    os.rename(root / 'val' / classes[0], root / 'val' / 'zz_renamed')  # 4 folders still, another name, another order
+    cfg = tmp_path / 'cfg.py'
+    cfg.write_text(COHORT_TEST_CONFIG.format(base=MCL_BASE, root=root, epochs=1, model_extra=BANK))
+    code, out = run_tool('test.py', cfg, cohort_checkpoint, '--work-dir', tmp_path / 'w', expect_ok=False)
+    _one_line_failure(code, out, 'was trained on other classes than this test set has', repr(classes[0]))
+    assert 'cohort/ensemble/top1' not in out
 
 
 def test_a_sampler_batch_size_that_differs_from_the_loader_is_refused():

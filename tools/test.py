@@ -15,8 +15,8 @@ import os
 import os.path as osp
 
 from mcl_mm.apis import build_runner, load_config
-from mcl_mm.apis.runner import (CfgOptionsAction, add_unsafe_pickle_flag, check_work_dir, load_weights_strictly,
-                                parse_with_launcher, run_loop)
+from mcl_mm.apis.runner import (CfgOptionsAction, add_unsafe_pickle_flag, check_test_classes, check_work_dir,
+                                load_weights_strictly, parse_with_launcher, run_loop)
 from mcl_mm.datasets.checks import check_config_data
 from mcl_mm.utils.cli import ToolInputError, run_tool
 
@@ -139,6 +139,7 @@ def main(argv=None):
     runner = run_tool('test', build_runner, cfg, args.unsafe_allow_pickle, extra_errors=(KeyError, ))
     _root_relative_show_dir(runner)
     run_tool('test', load_weights_strictly, runner, args.checkpoint)
+    run_tool('test', check_test_classes, runner, args.checkpoint)
     if args.out is not None and args.out_item == 'pred':
         from mmengine.evaluator import DumpResults
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))

@@ -358,6 +358,30 @@ def load_weights_strictly(runner: Runner, checkpoint: str) -> None:
         raise ToolInputError(f'{checkpoint} does not fit the config: {err}') from None
 
 
+def check_test_classes(runner: Runner, checkpoint: str) -> None:
+    """The test set's classes are the ones the checkpoint was trained on, in the same order (its
+    ``meta.dataset_meta.classes``, which mmengine stores): otherwise every prediction is scored against another
+    label. A checkpoint that records no classes is not checked."""
+    ckpt = load_checkpoint_file(checkpoint, map_location='cpu', mmap=True)
+    meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+    trained = (meta.get('dataset_meta')
+               or {}).get('classes') if isinstance(meta, dict) and isinstance(meta.get('dataset_meta'), dict) else None
+    if not isinstance(trained, (list, tuple)):
+        return
+    tested = (getattr(runner.test_dataloader.dataset, 'metainfo', None) or {}).get('classes')
+    if tested is None or [str(c) for c in trained] == [str(c) for c in tested]:
+        return
+    trained, tested = [str(c) for c in trained], [str(c) for c in tested]
+    how = 'in another order' if sorted(trained) == sorted(tested) else (
+        f'{len(trained)} classes against {len(tested)}' if len(trained) != len(tested) else 'other names')
+    first = next((i for i, (a, b) in enumerate(zip(trained, tested)) if a != b), min(len(trained), len(tested)))
+    raise ToolInputError(
+        f'{checkpoint} was trained on other classes than this test set has ({how}; first difference at '
+        f'class {first}: {trained[first] if first < len(trained) else None!r} vs '
+        f'{tested[first] if first < len(tested) else None!r}): every prediction would be scored '
+        'against another label. Test on data with the classes of training, in the same order')
+
+
 def run_loop(runner: Runner, loop: str):
     """``runner.train()`` / ``runner.test()`` (returning what it returns: the model / the metrics). Bad input
     found on the way (a hook's check, the data, a resume from another config's checkpoint) ends in one line."""

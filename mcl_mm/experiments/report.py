@@ -43,7 +43,7 @@ def collect_runs(runs: Sequence[str],
     A run that did not reach its configured last epoch / iteration is left out with a warning (``strict``:
     an error). Returns (markdown, chart path or None). ``to_percent(key)`` says which metrics are fractions.
     """
-    rows = OrderedDict()
+    rows, seen = OrderedDict(), {}
     for spec in runs:
         if '=' not in spec:
             raise RunRecordError(f'--run takes LABEL=WORK_DIR, got {spec!r}')
@@ -51,14 +51,24 @@ def collect_runs(runs: Sequence[str],
         if not osp.isdir(work_dir):
             raise RunRecordError(f'--run {spec}: {work_dir} is not a folder (give the work_dir of a tools/train.py '
                                  'run)')
+        real = osp.realpath(work_dir)
+        if real in seen:
+            raise RunRecordError(f'--run {spec}: {work_dir} is the run already given as --run {seen[real]}; each '
+                                 'run counts once (n would count it twice)')
+        seen[real] = spec
         row = rows.setdefault(label, {})
         finished, why = run_status(work_dir, list(metrics))
+        values = last_metrics(work_dir, list(metrics)) if finished else {}
+        bad = {k: v for k, v in values.items() if not (isinstance(v, (int, float)) and math.isfinite(v))}
+        if bad:
+            finished, why = False, (f'{work_dir} logged {", ".join(f"{k} = {v}" for k, v in bad.items())} at its end '
+                                    '(the run diverged, or its log was altered)')
         if not finished:
             if strict:
                 raise RunRecordError(f'{why} (--strict)')
             warnings.warn(f'{why}: left out of the table')
             continue
-        for key, value in last_metrics(work_dir, list(metrics)).items():
+        for key, value in values.items():
             row.setdefault(key, []).append(value * 100 if to_percent(key) else value)
     if not any(rows.values()):
         raise RunRecordError('no run to tabulate: none of the given runs finished (see the warnings above)')

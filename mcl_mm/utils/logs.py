@@ -63,14 +63,19 @@ def scalar_records(work_dir: str) -> List[dict]:
 
     Read from ``vis_data/scalars.json`` (mmengine's LocalVisBackend); a run that logged only to TensorBoard or
     W&B is read from its text log instead. A work dir with neither is an error naming what it holds."""
-    records, runs = [], sorted(d for d in glob.glob(osp.join(work_dir, '*')) if osp.isdir(d))
+    records, runs, empty = [], sorted(d for d in glob.glob(osp.join(work_dir, '*')) if osp.isdir(d)), []
     for run in runs:
         scalars = osp.join(run, 'vis_data', 'scalars.json')
         text_log = osp.join(run, f'{osp.basename(run)}.log')
         if osp.exists(scalars):
-            records += read_scalars(scalars)
+            found = read_scalars(scalars)
+            if not found:
+                empty.append(scalars)
+            records += found
         elif osp.exists(text_log):
             records += read_text_log(text_log)
+    if not records and empty:
+        raise RunRecordError(f'{empty[-1]} is empty: the run stopped before it logged a single record')
     if not records and runs:
         found = sorted({osp.basename(p)
                         for p in glob.glob(osp.join(work_dir, '*', 'vis_data', '*'))}
@@ -120,9 +125,14 @@ def run_status(work_dir: str, keys: Sequence[str]) -> Tuple[bool, str]:
 
 
 def last_metrics(work_dir: str, keys: Sequence[str]) -> Dict[str, float]:
-    """The latest value of each of ``keys`` found in the work dir's logs."""
+    """The final value of each of ``keys`` in the work dir's logs: the one logged at the configured last epoch /
+    iteration when the logs hold it (a later run started in the same work dir and killed early logs lower steps
+    after it), else the latest one."""
+    records = scalar_records(work_dir)
+    plan = planned_length(work_dir)
+    at_end = [r for r in records if plan is not None and r.get('step') == plan[1] and any(k in r for k in keys)]
     found = {}
-    for record in scalar_records(work_dir):
+    for record in at_end or records:
         for key in keys:
             if key in record:
                 found[key] = record[key]
