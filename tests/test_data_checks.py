@@ -590,3 +590,90 @@ def test_the_tools_check_the_data_before_any_step(tmp_path, cls_data):
     code, out = run_tool('train.py', cfg, '--work-dir', tmp_path / 'w2', expect_ok=False)
     assert code != 0 and 'Traceback' not in out and 'lacks 1 class folder' in out, out[-2000:]
     assert not (tmp_path / 'w2' / 'epoch_1.pth').exists()
+
+
+# ------------------------------------------------------------------------ data that trains into a wrong answer
+
+
+def test_a_training_class_without_images_or_an_empty_train_folder_fails(tmp_path):
+    root, classes = cls_world(tmp_path)
+    for image in os.listdir(osp.join(root, 'train', classes[1])):
+        os.remove(osp.join(root, 'train', classes[1], image))
+    message = raises_data_error(check_config_data, cls_cfg(root))
+    assert '1 class folder of 3 hold no image' in message and classes[1] in message
+    shutil.rmtree(osp.join(root, 'train'))
+    os.makedirs(osp.join(root, 'train'))
+    assert 'has no class folders' in raises_data_error(check_config_data, cls_cfg(root))
+
+
+def test_validation_images_that_are_training_images_are_said(tmp_path):
+    import warnings
+    root, classes = cls_world(tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        check_config_data(cls_cfg(root))
+    assert not [w for w in caught if 'also training images' in str(w.message)]
+    val_image = osp.join(root, 'val', classes[0], os.listdir(osp.join(root, 'val', classes[0]))[0])
+    shutil.copy(val_image, osp.join(root, 'train', classes[0], 'copied.png'))
+    with pytest.warns(UserWarning, match=r'1 image\(s\) of the val folder .* are also training images'):
+        check_config_data(cls_cfg(root))
+
+
+def test_coco_boxes_mmdet_would_drop_all_of_them_fail(coco_root):
+    ann = osp.join(coco_root, 'annotations', 'instances_train.json')
+
+    def corner_format(data):  # [x1, y1, x2, y2] written where COCO wants [x, y, w, h], then normalised
+        for a in data['annotations']:
+            a['bbox'] = [a['bbox'][0] / 32, a['bbox'][1] / 32, 0.5, 0.5]
+
+    edit_json(ann, corner_format)
+    assert len(build_coco(coco_root).filter_data()) == 0 or num_instances(build_coco(coco_root)) == 0  # upstream
+    message = raises_data_error(check_config_data, coco_cfg(coco_root))
+    assert 'all' in message and 'have a box mmdet drops' in message and 'width' in message
+
+
+def test_segmentation_masks_of_another_size_fail(seg_root):
+    mask = osp.join(seg_root, 'SegmentationClass', 'train_00001.png')
+    labels = np.array(Image.open(mask))
+    write_palette_mask(mask, labels[:, :16])
+    message = raises_data_error(check_config_data, seg_cfg(seg_root))
+    assert f'segmentation mask {mask} is 16x32' in message and 'its image' in message and '32x32' in message
+
+
+def test_voc_with_every_object_difficult_fails(voc_root):
+    for index in range(3):
+        path = voc_xml(voc_root, index)
+        text = open(path).read()
+        text = re.sub(r'<difficult>\d</difficult>', '<difficult>1</difficult>', text)
+        if '<difficult>' not in text:
+            text = text.replace('</name>', '</name><difficult>1</difficult>')
+        open(path, 'w').write(text)
+    message = raises_data_error(check_config_data, voc_cfg(voc_root))
+    assert 'is marked <difficult>1</difficult>' in message and 'mAP would be 0' in message
+
+
+def test_an_image_declaring_gigapixels_is_refused_before_decoding(tmp_path):
+    import struct
+    import zlib
+
+    from mmengine.registry import init_default_scope
+
+    from mcl_mm.registry import TRANSFORMS
+    init_default_scope('mcl_mm')
+
+    def chunk(kind, data):
+        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+
+    bomb = tmp_path / 'bomb.png'  # a 60000 x 60000 RGB header (10 GiB decoded) and almost no data
+    bomb.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 60000, 60000, 8, 2, 0, 0, 0)) +
+                     chunk(b'IDAT', zlib.compress(b'\x00' * 16)) + chunk(b'IEND', b''))
+    loader = TRANSFORMS.build(dict(type='LoadImageFromFileChecked'))
+    with pytest.raises(DataError, match=r'cannot load image .*bomb.png: it declares .*max_pixels'):
+        loader(dict(img_path=str(bomb)))
+    small = TRANSFORMS.build(dict(type='LoadImageFromFileChecked', max_pixels=100))
+    normal = tmp_path / 'normal.png'
+    Image.new('RGB', (32, 32)).save(normal)
+    with pytest.raises(DataError, match='32x32 = 1,024 pixels, over max_pixels=100'):
+        small(dict(img_path=str(normal)))
+    assert TRANSFORMS.build(dict(type='LoadImageFromFileChecked'))(dict(img_path=str(normal)))['img'].shape == (32, 32,
+                                                                                                                3)

@@ -26,7 +26,8 @@ from mcl_mm.utils.errors import DataError
 
 __all__ = [
     'check_config_data', 'check_runner_data', 'check_last_batch', 'check_class_folders', 'check_no_symlink_loop',
-    'check_coco_annotations', 'check_voc_annotations', 'check_seg_masks', 'seg_map_paths'
+    'check_coco_annotations', 'check_voc_annotations', 'check_seg_masks', 'seg_map_paths', 'check_seg_mask_sizes',
+    'check_training_classes_have_images', 'warn_duplicate_images'
 ]
 
 SPLITS = ('train', 'val', 'test')
@@ -246,17 +247,80 @@ def _class_folder_root(cls: type, dataset: dict) -> Optional[Tuple[str, bool]]:
 
 
 def _check_folder_splits(folders: List[Tuple[str, str, bool]]) -> None:
-    """No symlink loop in any image folder; every labelled split has the class folders of the first labelled
-    train split (else of the first labelled split)."""
+    """No symlink loop in any image folder; a labelled training folder has class folders and an image in each;
+    every labelled split has the class folders of the first labelled train split (else of the first labelled
+    split); images of an evaluation split that are also training images are said."""
     for root in dict.fromkeys(root for _, root, _ in folders):
         check_no_symlink_loop(root)
     labelled = list(dict.fromkeys((split, root) for split, root, with_label in folders if with_label))
+    for split, root in labelled:
+        if split == 'train':
+            check_training_classes_have_images(root)
+    train = next((root for split, root in labelled if split == 'train'), None)
+    for split, root in labelled:
+        if train is not None and split != 'train' and osp.normpath(root) != osp.normpath(train):
+            warn_duplicate_images(train, root, split)
     if len(labelled) < 2:
         return
     reference = next((f for f in labelled if f[0] == 'train'), labelled[0])
     for split, root in labelled:
         if osp.normpath(root) != osp.normpath(reference[1]):
             check_class_folders(reference[1], root, names=(reference[0], split))
+
+
+# mmpretrain's CustomDataset default extensions
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.webp')
+
+
+def _images(folder: str) -> Iterator[str]:
+    for base, _, files in os.walk(folder, followlinks=True):
+        for name in files:
+            if name.lower().endswith(IMG_EXTENSIONS):
+                yield osp.join(base, name)
+
+
+def check_training_classes_have_images(root: str) -> None:
+    """A training image folder has class folders, and every class folder an image: an empty class keeps its
+    label but can never be learned (its top-1 is 0 whatever the method); an empty folder trains nothing."""
+    classes = _class_folders(root)
+    if not classes:
+        raise _error(f'training folder {root} has no class folders (no images to train on). Fix: data_root / '
+                     'data_prefix in the config, or put the images in <class>/ folders')
+    empty = [name for name in classes if next(_images(osp.join(root, name)), None) is None]
+    if empty:
+        raise _error(f'training folder {root}: {_count(empty, "class folder")} of {len(classes)} hold no image '
+                     f'({_names(empty)}); such a class can never be learned. Fix: add its images, or remove the '
+                     'folder from every split')
+
+
+# Content comparison reads every evaluation image and the training images of the same byte size; past this many
+# files the check is left out (a pass over ImageNet's 1.3 M files at every start costs more than it is worth).
+MAX_DUPLICATE_CHECK_FILES = 200_000
+
+
+def warn_duplicate_images(train_root: str, other_root: str, split: str) -> Optional[int]:
+    """Warn when images of an evaluation split are byte-for-byte training images (validation then measures
+    memorisation). Returns how many were found (None: too many files to compare)."""
+    import hashlib
+    train, other = list(_images(train_root)), list(_images(other_root))
+    if len(train) + len(other) > MAX_DUPLICATE_CHECK_FILES:
+        return None
+    sizes = {}
+    for path in other:
+        sizes.setdefault(os.path.getsize(path), []).append(path)
+
+    def digest(path):
+        with open(path, 'rb') as f:
+            return hashlib.sha1(f.read()).hexdigest()
+
+    wanted = {digest(path): path for same in sizes.values() for path in same}
+    found = [(path, wanted[d]) for path in train if os.path.getsize(path) in sizes for d in [digest(path)]
+             if d in wanted]
+    if found:
+        warnings.warn(f'{len(found)} image(s) of the {split} folder {other_root} are also training images (e.g. '
+                      f'{found[0][1]} = {found[0][0]}): {split} accuracy then measures memorisation. Remove them '
+                      'from one of the splits')
+    return len(found)
 
 
 def _class_folders(root: str) -> List[str]:
@@ -434,6 +498,32 @@ def check_coco_annotations(ann_file: str, classes: Optional[Sequence[str]], requ
         raise _error(f'COCO annotation file {ann_file}: {sum(orphans.values())} annotations refer to '
                      f'{len(orphans)} image ids missing from images ({_names(list(orphans))}); mmdet never loads '
                      f'them. Fix: add those images to the images list or remove the annotations')
+    used = [a for a in annotations if a.get('category_id') in known]
+    sizes = {img.get('id'): (img.get('width'), img.get('height')) for img in coco['images']}
+    dropped = [a for a in used if _coco_box_dropped(a, sizes.get(a.get('image_id')))]
+    if used and len(dropped) == len(used) and require_annotations:
+        raise _error(f'COCO annotation file {ann_file}: all {len(used)} annotations of the dataset classes have a '
+                     f'box mmdet drops (bbox [x, y, w, h] with w or h < 1, area <= 0, or ignore set; e.g. '
+                     f'{dropped[0].get("bbox")}): nothing would be trained. Fix: write boxes as [x, y, width, '
+                     'height] in pixels (not [x1, y1, x2, y2], not normalised)')
+    if dropped:
+        warnings.warn(f'COCO annotation file {ann_file}: {len(dropped)} of {len(used)} annotations have a box mmdet '
+                      f'drops (w or h < 1, area <= 0, or ignore set; e.g. {dropped[0].get("bbox")})')
+
+
+def _coco_box_dropped(annotation: dict, image_size) -> bool:
+    """mmdet 3.3 ``CocoDataset.parse_data_info``: a box with w or h < 1, area <= 0, ``ignore`` set, or no overlap
+    with its image is not trained."""
+    box = annotation.get('bbox')
+    if not (isinstance(box, (list, tuple)) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box)):
+        return True
+    x, y, w, h = box
+    if annotation.get('ignore', False) or w < 1 or h < 1 or not annotation.get('area', 1) > 0:
+        return True
+    width, height = image_size or (None, None)
+    if isinstance(width, (int, float)) and isinstance(height, (int, float)):
+        return max(0, min(x + w, width) - max(x, 0)) * max(0, min(y + h, height) - max(y, 0)) == 0
+    return False
 
 
 # ----------------------------------------------------------------------------------------------- VOC / XML
@@ -468,7 +558,7 @@ def check_voc_annotations(ann_file: str,
     wanted = set(classes)
     unknown: Counter = Counter()
     first = None
-    files_with_unknown = 0
+    files_with_unknown = objects = difficult_objects = 0
     ids = _list_from_file(ann_file, 'VOC image-id list (ann_file)')
     for img_id in ids:
         path = osp.join(sub_data_root, ann_subdir, f'{img_id}.xml')
@@ -486,6 +576,9 @@ def check_voc_annotations(ann_file: str,
                 raise _error(f'{path}: an <object> has no <name>. Fix: add the class name or remove the object')
             if name.text not in wanted:
                 bad.append(name.text)
+            objects += 1
+            difficult = obj.find('difficult')
+            difficult_objects += bool(difficult is not None and (difficult.text or '').strip() == '1')
         if bad:
             files_with_unknown += 1
             unknown.update(bad)
@@ -495,6 +588,10 @@ def check_voc_annotations(ann_file: str,
                      f'({sum(unknown.values())} such objects in {files_with_unknown} of {len(ids)} files, names '
                      f'{_names(list(unknown))}); mmdet drops such objects silently. Fix: correct the names in '
                      f'the XML, or add them to metainfo classes (and the model\'s num_classes)')
+    if objects and difficult_objects == objects:
+        raise _error(f'{ann_file}: every one of the {objects} objects in its {len(ids)} annotation files is marked '
+                     '<difficult>1</difficult>; mmdet ignores difficult objects in training and in the VOC metric, '
+                     'so nothing would be trained and mAP would be 0. Fix: mark only the truly difficult objects')
 
 
 # ---------------------------------------------------------------------------------------------------- mmseg
@@ -527,6 +624,30 @@ def _check_seg_dataset(cls: type, dataset: dict, done: set) -> None:
     done.add(key)
     paths = seg_map_paths(img_dir, ann_dir, ann_file, img_suffix, seg_map_suffix)
     check_seg_masks(paths, len(classes), ignore_index, reduce_zero_label, label_map)
+    check_seg_mask_sizes([(_image_of_mask(path, img_dir, ann_dir, img_suffix, seg_map_suffix), path) for path in paths])
+
+
+def _image_of_mask(mask: str, img_dir: str, ann_dir: str, img_suffix: str, seg_map_suffix: str) -> str:
+    return osp.join(img_dir, osp.relpath(mask, ann_dir)[:-len(seg_map_suffix)] + img_suffix)
+
+
+def check_seg_mask_sizes(pairs: Sequence[Tuple[str, str]]) -> None:
+    """Every mask has the size of its image (read from the file headers, nothing decoded): mmseg's augmentations
+    crop and flip both as if they were aligned, and the metric compares them pixel by pixel after the whole
+    schedule."""
+    from PIL import Image
+    for image, mask in pairs:
+        if not osp.isfile(image):
+            continue  # mmseg lists images it finds: a missing one belongs to an ann_file the dataset reports
+        try:
+            with Image.open(image) as img, Image.open(mask) as seg:
+                image_size, mask_size = img.size, seg.size
+        except Exception as err:  # PIL raises several types for undecodable files
+            raise _error(f'{image} or its mask {mask} cannot be read ({err}). Fix: regenerate or repair it') from None
+        if image_size != mask_size:
+            raise _error(f'segmentation mask {mask} is {mask_size[0]}x{mask_size[1]}, its image {image} '
+                         f'{image_size[0]}x{image_size[1]}: crops and the metric would compare misaligned pixels. '
+                         'Fix: save each mask at its image\'s size')
 
 
 def seg_map_paths(img_dir: str,
