@@ -226,3 +226,25 @@ def test_a_launcher_flag_without_its_environment_is_one_line(tmp_path, launcher,
         code, out = run_tool(tool, *args, '--launcher', launcher, expect_ok=False, env=env, cwd=str(tmp_path))
         assert code != 0 and 'Traceback' not in out, out
         assert f'--launcher {launcher}' in out and missing in out, out
+
+
+@pytest.mark.slow
+def test_a_member_left_at_chance_is_noticed(tmp_path, cls_data):
+    """lr 0: no member can leave chance and no CE moves. On by default (a loud warning naming the member after the
+    warm-up); action='stop' ends the run in one line. 4 classes: chance is 25 %."""
+    options = ['optim_wrapper.optimizer.lr=0.0', 'param_scheduler=[]', 'default_hooks.chance_guard.after_epoch=1']
+    cfg = _cfg(tmp_path, cls_data['root'], epochs=2)
+    _, out = run_tool('train.py', cfg, '--work-dir', tmp_path / 'warn', '--cfg-options', *options)
+    assert 'member 0 is still at chance after epoch 1' in out and 'member 1 is still at chance' in out, out[-3000:]
+    assert (tmp_path / 'warn' / 'epoch_2.pth').is_file()  # a warning: the run goes on
+    code, out = run_tool(
+        'train.py',
+        cfg,
+        '--work-dir',
+        tmp_path / 'stop',
+        '--cfg-options',
+        *options,
+        'default_hooks.chance_guard.action=stop',
+        expect_ok=False)
+    assert code != 0 and 'Traceback' not in out and 'still at chance after epoch 1' in out, out[-3000:]
+    assert not (tmp_path / 'stop' / 'epoch_2.pth').exists()

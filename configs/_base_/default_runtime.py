@@ -10,6 +10,8 @@ default_hooks = dict(
     visualization=dict(type='VisualizationHook', enable=False),
     loss_guard=dict(type='NonFiniteLossHook'),  # stop at the first NaN/Inf term, naming it
     data_check=dict(type='CohortDataCheckHook'),  # empty data / class-count mismatch fail before training
+    # a member still at chance after the lr warm-up with an unmoved CE: a loud warning (action='stop' ends the run)
+    chance_guard=dict(type='ChanceLevelHook', action='warn'),
 )
 
 env_cfg = dict(
