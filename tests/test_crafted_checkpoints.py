@@ -197,7 +197,8 @@ def _mutate(rng, base):
     for _ in range(rng.randint(1, 3)):
         try:
             ckpt = _mutate_once(rng, ckpt)
-        except (KeyError, TypeError, AttributeError, IndexError):  # an earlier mutation took away what this one edits
+        except (KeyError, TypeError, AttributeError, IndexError, RuntimeError, ValueError):  # an earlier mutation took
+            # away what this one edits (or made the state dict a tensor)
             pass
     return ckpt
 
