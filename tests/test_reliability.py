@@ -237,14 +237,7 @@ def test_a_member_left_at_chance_is_noticed(tmp_path, cls_data):
     _, out = run_tool('train.py', cfg, '--work-dir', tmp_path / 'warn', '--cfg-options', *options)
     assert 'member 0 is still at chance after epoch 1' in out and 'member 1 is still at chance' in out, out[-3000:]
     assert (tmp_path / 'warn' / 'epoch_2.pth').is_file()  # a warning: the run goes on
-    code, out = run_tool(
-        'train.py',
-        cfg,
-        '--work-dir',
-        tmp_path / 'stop',
-        '--cfg-options',
-        *options,
-        'default_hooks.chance_guard.action=stop',
-        expect_ok=False)
+    stop = [*options, 'default_hooks.chance_guard.action=stop']
+    code, out = run_tool('train.py', cfg, '--work-dir', tmp_path / 'stop', '--cfg-options', *stop, expect_ok=False)
     assert code != 0 and 'Traceback' not in out and 'still at chance after epoch 1' in out, out[-3000:]
     assert not (tmp_path / 'stop' / 'epoch_2.pth').exists()
