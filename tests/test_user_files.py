@@ -15,11 +15,12 @@ import torch
 from conftest import BANK, COHORT_TEST_CONFIG, REPO, run_tool
 
 from mcl_mm.apis.cohort_checkpoint import load_cohort_checkpoint
-from mcl_mm.apis.runner import CfgOptionsAction, lock_work_dir
+from mcl_mm.apis.runner import lock_work_dir
 from mcl_mm.engine.atomic_io import atomic_write_files, repair_last_checkpoint
 from mcl_mm.engine.checkpoint import (UNSAFE_FLAG, CheckpointLoadError, allow_full_unpickling, check_resumable,
                                       load_checkpoint_file)
 from mcl_mm.engine.runtime import DUMP_MARK
+from mcl_mm.utils.arguments import CfgOptionsAction
 from mcl_mm.utils.errors import CohortCheckpointError, UnsafeConfigError, WorkDirBusyError
 from mcl_mm.utils.safe_config import MAX_CONFIG_TEXT, config_from_data_text
 

@@ -14,12 +14,12 @@ mmpretrain.get_model, tabulate and plot) are documented in mcl_mm/experiments/de
 script parses the command line.
 """
 import argparse
-import os.path as osp
 
 from mcl_mm.experiments.demo import run_demo
 from mcl_mm.utils.cli import positive_int, run_tool
+from mcl_mm.utils.paths import project_root
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = project_root()
 
 
 def main(argv=None):

@@ -12,7 +12,8 @@ import argparse
 
 from mcl_mm.apis import load_config
 from mcl_mm.apis.preflight import preflight
-from mcl_mm.apis.runner import add_train_arguments, merge_train_args, parse_with_launcher
+from mcl_mm.apis.runner import merge_train_args
+from mcl_mm.utils.arguments import add_train_arguments, parse_with_launcher
 from mcl_mm.utils.cli import run_tool
 
 

@@ -21,13 +21,13 @@ MCL-pretrained backbone transfer better? see that module); this script parses th
    draw and pooled.
 """
 import argparse
-import os.path as osp
 
 from mcl_mm.experiments.study import ABLATIONS, ARMS, DEFAULT_ARMS, run_study
 from mcl_mm.experiments.transfer_study import TASKS, run_transfer_study
 from mcl_mm.utils.cli import positive_int, run_tool
+from mcl_mm.utils.paths import project_root
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = project_root()
 
 
 def main(argv=None):

@@ -15,9 +15,9 @@ import os
 import os.path as osp
 
 from mcl_mm.apis import build_runner, load_config
-from mcl_mm.apis.runner import (CfgOptionsAction, add_unsafe_pickle_flag, check_test_classes, check_work_dir,
-                                load_weights_strictly, parse_with_launcher, run_loop)
+from mcl_mm.apis.runner import check_test_classes, check_work_dir, load_weights_strictly, run_loop
 from mcl_mm.datasets.checks import check_config_data
+from mcl_mm.utils.arguments import CfgOptionsAction, add_unsafe_pickle_flag, parse_with_launcher
 from mcl_mm.utils.cli import ToolInputError, run_tool
 
 

@@ -12,10 +12,10 @@ import os.path as osp
 
 from mcl_mm.apis import build_runner, load_config
 from mcl_mm.apis.resume import check_resume
-from mcl_mm.apis.runner import (add_train_arguments, check_pretrained_files, check_work_dir, lock_work_dir,
-                                merge_train_args, parse_with_launcher, run_loop)
+from mcl_mm.apis.runner import check_pretrained_files, check_work_dir, lock_work_dir, merge_train_args, run_loop
 from mcl_mm.datasets.checks import check_config_data, check_runner_data
 from mcl_mm.engine import repair_last_checkpoint
+from mcl_mm.utils.arguments import add_train_arguments, parse_with_launcher
 from mcl_mm.utils.cli import ToolInputError, run_tool
 
 

@@ -15,6 +15,7 @@ from typing import Optional, Tuple
 from mcl_mm.engine.atomic_io import atomic_write_files
 from mcl_mm.utils.errors import CohortCheckpointError, RunRecordError, UnsafeConfigError
 from mcl_mm.utils.logs import scalar_records
+from mcl_mm.utils.paths import project_root
 from mcl_mm.utils.safe_config import MAX_DEPTH, literal_config_text
 from .cohort_checkpoint import check_output_paths, open_member, serialize
 from .export import verify_backbone
@@ -42,7 +43,7 @@ def _val_accuracy(checkpoint: str, epoch: Optional[int], member: int) -> Optiona
     return pick
 
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO = project_root()
 PLAIN_LOADERS = ('LoadImageFromFileChecked', 'mcl_mm.LoadImageFromFileChecked')
 
 

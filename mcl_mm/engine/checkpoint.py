@@ -22,9 +22,9 @@ import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from mcl_mm.utils.arguments import UNSAFE_FLAG
 from mcl_mm.utils.errors import CheckpointLoadError
 
-UNSAFE_FLAG = '--unsafe-allow-pickle'
 _FULL_UNPICKLING = False
 
 

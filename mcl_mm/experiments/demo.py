@@ -29,7 +29,7 @@ from typing import List, Optional
 from mcl_mm.utils.errors import RunRecordError
 from mcl_mm.utils.logs import last_metrics
 from mcl_mm.utils.owned_folders import claim_folder, replace_folder
-from . import project_root
+from mcl_mm.utils.paths import project_root
 from .jobs import Job, host_description, run_jobs, start_processes
 from .report import bar_chart, paired_table, plot_curves, seed_rows, write_long_csv, write_table
 

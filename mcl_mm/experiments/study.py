@@ -28,7 +28,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mcl_mm.utils.errors import RunRecordError, ToolInputError
 from mcl_mm.utils.logs import run_status, scalar_records
 from mcl_mm.utils.owned_folders import claim_folder, replace_folder
-from . import project_root
+from mcl_mm.utils.paths import project_root
 from .demo import schedule_options
 from .jobs import Job, host_description, run_jobs, start_processes
 from .report import markdown_table, paired_difference_plot, paired_table, seed_rows, seed_scatter, write_long_csv

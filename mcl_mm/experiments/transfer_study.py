@@ -30,7 +30,7 @@ from typing import List, Optional, Sequence, Tuple
 from mcl_mm.utils.errors import RunRecordError, ToolInputError
 from mcl_mm.utils.logs import last_metrics, run_status
 from mcl_mm.utils.owned_folders import claim_folder
-from . import project_root
+from mcl_mm.utils.paths import project_root
 from .demo import finetune_schedule, generate_data, schedule_options
 from .jobs import Job, host_description, run_jobs, start_processes
 from .report import (markdown_table, paired_difference_plot, paired_table, seed_rows, seed_scatter, t_quantile_975,
@@ -184,7 +184,7 @@ def collect(seeds: Sequence[int], repeats: int, tasks: Sequence[str], out: str):
         for seed in seeds:
             work = osp.join(out, 'pretrain', arm, f's{seed}')
             if not finished(work, ['cohort/ensemble/top1']):
-                print(f'[study] pretraining {arm} seed {seed}: not finished in {work}; left out')
+                print(f'[transfer-study] pretraining {arm} seed {seed}: not finished in {work}; left out')
                 continue
             found = last_metrics(work, [f'cohort/member_{i}/top1' for i in range(2)] + ['cohort/ensemble/top1'])
             values = {
@@ -349,7 +349,7 @@ def run_transfer_study(out: str,
             raise
         run_jobs(
             plan(mode, seed_list, repeats, task_list, data_root, out, skip_finished), osp.join(out, 'logs'), ROOT, jobs,
-            'study', processes)
+            'transfer-study', processes)
         earlier = json.load(open(timing))['minutes'] if skip_finished and osp.exists(timing) else 0.0
         with open(timing, 'w') as f:
             json.dump(dict(minutes=earlier + (time.time() - start) / 60, jobs=jobs), f)
@@ -364,5 +364,5 @@ def run_transfer_study(out: str,
         os.makedirs(docs, exist_ok=True)
         for name in ('results.md', 'results.csv', 'repeats.csv', 'paired_differences.png', 'values.png'):
             shutil.copy(osp.join(out, name), osp.join(docs, name))
-    print(f'[study] written to {out}' + (f' and {docs}' if docs else ''))
+    print(f'[transfer-study] written to {out}' + (f' and {docs}' if docs else ''))
     return text
