@@ -171,6 +171,7 @@ def check_output_paths(outputs: Sequence[str], inputs: Sequence[str], force: boo
 
 
 def num_members(state_dict: Dict[str, torch.Tensor]) -> int:
+    """How many members a cohort state dict holds (one more than the highest ``members.<i>.`` index)."""
     return 1 + max(int(m.group(1)) for m in map(MEMBER_KEY.match, state_dict) if m)
 
 
@@ -199,6 +200,7 @@ def strict_load(module: nn.Module, state_dict, what: str) -> None:
 
 
 def serialize(obj) -> bytes:
+    """``obj`` as the bytes ``torch.save`` writes (hashed and written atomically by publish)."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     return buffer.getvalue()

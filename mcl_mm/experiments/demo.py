@@ -152,6 +152,7 @@ def generate_data(data_root: str, mode: dict, quick: bool) -> None:
 
 
 def plan(run: DemoRun, mode: dict) -> List[Job]:
+    """The demo's jobs: both pretrainings per seed, member 0 extracted, the MCL member published, every fine-tune."""
     py = sys.executable
     train, out = osp.join(ROOT, 'tools', 'train.py'), run.out
     jobs = []
@@ -236,6 +237,7 @@ def finetune_schedule(task: str, mode: dict) -> List[str]:
 
 
 def transfer_job(run: DemoRun, mode: dict, task: str, cfg: str, init: str, seed: int) -> Job:
+    """The fine-tune job of ``task`` from initialisation ``init`` (a pretrained member or random weights) and seed."""
     sched = finetune_schedule(task, mode)
     work = f'{run.out}/transfer/{task}/{init}/s{seed}'
     return Job(
@@ -296,6 +298,7 @@ def selfsup_plan(run: DemoRun, mode: dict) -> List[Job]:
 
 
 def selfsup_collect(run: DemoRun) -> str:
+    """The self-supervised demo's table and plots (linear probe, VOC mAP per initialisation); its markdown."""
     rows = OrderedDict((ARM_LABELS[i], {}) for i in SELFSUP_INITS)
     for seed in range(run.seeds):
         for init in SELFSUP_INITS:
@@ -358,6 +361,7 @@ SHORT_LABELS = {'mcl': 'MCL', 'baseline': 'independent', 'random': 'random init'
 
 
 def collect(run: DemoRun, mode: dict) -> str:
+    """The demo's table (mean ± std per initialisation), paired differences, CSVs and plots; its markdown."""
     per_seed = OrderedDict((init, {}) for init in INITS)  # init -> metric -> {seed: value}
     for seed in range(run.seeds):
         for arm in PRETRAIN:

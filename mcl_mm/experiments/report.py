@@ -99,6 +99,7 @@ def collector_cli(argv, tool: str, description: str, **collect_kwargs) -> None:
 
 
 def t_quantile_975(dof: int) -> float:
+    """The 97.5 % quantile of Student's t with ``dof`` degrees of freedom (the half-width factor of a 95 % interval)."""
     from scipy.stats import t
     return float(t.ppf(0.975, dof))
 

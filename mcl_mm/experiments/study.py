@@ -232,6 +232,7 @@ def plan(arms: 'OrderedDict[str, tuple]',
 
 
 def run_dir(out: str, arm: str, draw: int, seed: int) -> str:
+    """The work dir of one training run of the study: ``<out>/runs/<arm>/w<draw>/s<seed>``."""
     return osp.join(out, 'runs', arm, f'w{draw}', f's{seed}')
 
 
@@ -470,6 +471,7 @@ def select_arms(names: Optional[str], ablation: bool) -> 'OrderedDict[str, tuple
 
 
 def parse_arm_seeds(items: Sequence[str]) -> Dict[str, int]:
+    """``--arm-seeds lmcl_v2=3,...`` as ``{arm: number of seeds}``; a ToolInputError for anything else."""
     try:
         return {k: int(v) for k, v in (item.split('=') for item in items)}
     except ValueError:

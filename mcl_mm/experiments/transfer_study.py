@@ -91,10 +91,12 @@ def backbone_path(out: str, arm: str, seed: int) -> str:
 
 
 def finetune_dir(out: str, task: str, init: str, seed: int, repeat: int) -> str:
+    """The work dir of one fine-tune of the transfer study."""
     return osp.join(out, 'finetune', task, init, f's{seed}', f'r{repeat}')
 
 
 def finished(work_dir: str, keys: Sequence[str]) -> bool:
+    """Whether the run in ``work_dir`` logged one of ``keys`` at its configured end (a killed one has not)."""
     try:
         return run_status(work_dir, keys)[0]
     except (RunRecordError, OSError):
@@ -271,6 +273,7 @@ def power_table(per_repeat, tasks: Sequence[str], budgets: Sequence[Tuple[int, i
 
 
 def markdown(per_seed, per_repeat, seeds, repeats, tasks, mode: dict, minutes: float, mode_name: str) -> str:
+    """The transfer study's results.md: values, paired differences, the variance split and the budgets."""
     pretrain_columns = OrderedDict(PRETRAIN_METRICS)
     downstream = OrderedDict((t, TASKS[t][4]) for t in tasks)
     budgets = f'detection {mode["det_epochs"]} epochs, segmentation {mode["seg_iters"]} iterations, probe ' \
@@ -306,6 +309,7 @@ def markdown(per_seed, per_repeat, seeds, repeats, tasks, mode: dict, minutes: f
 
 
 def plot(per_seed, tasks: Sequence[str], out: str) -> None:
+    """The paired-difference and per-seed value plots of the transfer study."""
     downstream = OrderedDict([('pretrain/member_0/top1', 'member 0 top-1 (%)')] + [(t, TASKS[t][4]) for t in tasks])
     pairs = [p for p in PAIRS if p[1] != 'random']
     paired_difference_plot(per_seed, pairs, downstream, LABELS, osp.join(out, 'paired_differences.png'))
@@ -313,6 +317,7 @@ def plot(per_seed, tasks: Sequence[str], out: str) -> None:
 
 
 def select_tasks(names: Optional[str]) -> List[str]:
+    """``--tasks a,b`` as a list of known task names (all by default); a ToolInputError for an unknown one."""
     chosen = names.split(',') if names else list(TASKS)
     unknown = [t for t in chosen if t not in TASKS]
     if unknown:

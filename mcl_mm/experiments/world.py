@@ -25,6 +25,7 @@ def render_background(rng: np.random.Generator,
                       size: Tuple[int, int],
                       noise: float = 30,
                       base_range: Tuple[float, float] = (40, 215)) -> Image.Image:
+    """A background of the generated world: a random colour gradient plus pixel noise (``noise``: its scale)."""
     h, w = size
     base = rng.uniform(*base_range, size=3)
     yy, xx = np.mgrid[0:h, 0:w] / max(h, w)

@@ -16,6 +16,7 @@ CompileMode = Union[bool, str]
 
 
 def check_compile_mode(mode: CompileMode, owner: str) -> CompileMode:
+    """``mode`` if it is ``True``, ``False`` or ``'auto'``; a ConfigError naming ``owner`` otherwise."""
     if mode not in (True, False, 'auto'):
         raise ConfigError(f"{owner}: compile must be True, False or 'auto' (compile on CUDA only), got {mode!r}")
     return mode

@@ -107,6 +107,7 @@ def parse_with_launcher(parser: argparse.ArgumentParser, argv=None) -> argparse.
 
 
 def add_unsafe_pickle_flag(parser: argparse.ArgumentParser) -> None:
+    """The ``--unsafe-allow-pickle`` flag of tools/train.py and tools/test.py."""
     parser.add_argument(
         UNSAFE_FLAG,
         dest='unsafe_allow_pickle',

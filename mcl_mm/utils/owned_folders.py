@@ -14,6 +14,7 @@ STAMP = '.mcl_mm-owned'
 
 
 def is_owned(folder: str) -> bool:
+    """Whether ``folder`` carries our stamp (a symlinked folder never counts as ours)."""
     return osp.isfile(osp.join(folder, STAMP)) and not osp.islink(folder)
 
 

@@ -12,6 +12,7 @@ from mcl_mm.utils.errors import PretrainedMismatchError
 
 
 def show_keys(keys) -> str:
+    """The first six of ``keys`` (sorted) and how many more, for an error message."""
     keys = sorted(keys)
     return ', '.join(keys[:6]) + (f' ... (+{len(keys) - 6})' if len(keys) > 6 else '') if keys else 'none'
 

@@ -29,6 +29,7 @@ def check_weight(value, name: str, who: str) -> None:
 
 
 def check_cohort_size(num_members: int, who: str = 'MCL') -> None:
+    """A ConfigError unless the cohort has at least two members (mutual learning needs a partner)."""
     if num_members < 2:
         raise ConfigError(f'{who} needs a cohort of at least 2 members, got {num_members}; list 2-4 members in '
                           'model.members (or give model.num_members >= 2)')
@@ -50,5 +51,6 @@ def checked_objective(loss_weights: Optional[dict], defaults: Dict[str, float], 
 
 
 def check_kd_students(students: str) -> None:
+    """A ConfigError unless ``kd_students`` is ``'all'`` or ``'last'`` (which members the ensemble logit KD trains)."""
     if students not in KD_STUDENTS:
         raise ConfigError(f"logit KD students must be 'all' or 'last', got {students!r}")
