@@ -180,7 +180,7 @@ def test_compiled_lmcl_v2_step_equals_eager_and_the_meta_step_stays_eager():
         results[mode] = losses, grads, model.memory.state_dict()['banks'].clone(), [
             p.detach().clone() for p in model.weight_net.parameters()
         ]
-        assert not model._layer_terms.failed
+        assert not model.loss_module._terms.failed
     for key in results[False][0]:
         torch.testing.assert_close(results[True][0][key], results[False][0][key], rtol=1e-5, atol=1e-5)
     for g_c, g_e in zip(results[True][1], results[False][1]):

@@ -24,8 +24,8 @@ def test_a_temperature_that_cannot_work_is_refused_by_name(tau):
         MCLLoss(tau=tau)
     with pytest.raises(ConfigError, match='kl_temperature'):
         MCLLoss(kl_temperature=tau)
-    with pytest.raises(ConfigError, match='DMLLoss temperature'):
-        DMLLoss(temperature=tau)
+    with pytest.raises(ConfigError, match='DMLLoss kl_temperature'):
+        DMLLoss(kl_temperature=tau)
 
 
 def test_an_infinite_temperature_would_silently_switch_the_contrast_off():

@@ -67,8 +67,8 @@ def test_deep_mutual_kl_teachers_are_detached():
 def test_dml_loss_validation_and_weight():
     logits = [torch.randn(3, 4), torch.randn(3, 4)]
     assert DMLLoss(loss_weight=2.5)(logits).item() == pytest.approx(2.5 * deep_mutual_kl(logits, 1.0).item())
-    with pytest.raises(ValueError, match='temperature'):
-        DMLLoss(temperature=0)
+    with pytest.raises(ValueError, match='kl_temperature'):
+        DMLLoss(kl_temperature=0)
     with pytest.raises(ValueError, match='loss_weight'):
         DMLLoss(loss_weight=-1)
     with pytest.raises(ValueError, match='at least 2'):
@@ -84,7 +84,7 @@ def _tiny_dml(**kwargs):
 
 
 def test_dml_trains_every_member_and_predicts_the_ensemble():
-    model = _tiny_dml(loss=dict(temperature=2.0))
+    model = _tiny_dml(loss=dict(kl_temperature=2.0))
     inputs = torch.randn(6, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     samples = [DataSample().set_gt_label(i % 3) for i in range(6)]
     losses = model.loss(inputs, samples)
@@ -125,3 +125,18 @@ def test_every_dml_config_builds_beside_its_mcl_config(path):
     assert [m.backbone.__class__ for m in model.members] == [m.backbone.__class__ for m in mcl_model.members]
     member_params = sum(p.numel() for p in model.members.parameters())
     assert member_params == sum(p.numel() for p in mcl_model.members.parameters())
+
+
+def test_the_old_temperature_key_still_works_with_a_deprecation_warning():
+    """One name for the softening temperature across MCL, L-MCL and DML (kl_temperature); configs written with
+    DML's old ``temperature`` keep their meaning."""
+    logits = [torch.randn(3, 4), torch.randn(3, 4)]
+    with pytest.warns(FutureWarning, match="'temperature' is deprecated, use 'kl_temperature'"):
+        old = DMLLoss(temperature=2.0)
+    assert old.kl_temperature == 2.0
+    assert old(logits).item() == pytest.approx(DMLLoss(kl_temperature=2.0)(logits).item())
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        DMLLoss(temprature=2.0)
+    with pytest.warns(FutureWarning):
+        model = _tiny_dml(loss=dict(temperature=2.0))
+    assert model.loss_module.kl_temperature == 2.0

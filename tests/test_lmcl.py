@@ -604,3 +604,24 @@ def test_lookahead_equals_real_sgd_steps_on_a_copy(lookahead):
     assert twin(inputs, samples, 'meta_outer').item() == pytest.approx(logs['meta_ce_outer'], rel=1e-9)
     with pytest.raises(ValueError, match='lookahead'):
         _tiny_lmcl('v2', meta=dict(freq=1, times=1, lookahead='adam'))
+
+
+def test_the_layerwise_loss_module_owns_its_weights_and_temperatures():
+    """LayerwiseMCLLoss, L-MCL's registered loss (as MCLLoss for MCL): its weights and tau give weight x the
+    naive per-stage MCL terms, keyed by stage; logit KD is refused."""
+    from mcl_mm.utils.errors import ConfigError
+    g = torch.Generator().manual_seed(5)
+    views = _views([3, 3], 6, 8, g)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    weights = dict(vcl=0.3, icl=0.2, soft_vcl=0.7, soft_icl=1.5)
+    loss = MODELS.build(dict(type='LayerwiseMCLLoss', mode='v1', loss_weights=weights, tau=0.2, kl_temperature=3.0))
+    got = loss(views, labels)
+    assert set(got) == {f'loss_{t}_{s}' for t in weights for s in ('s1', 's2', 'final')}
+    for k, stage in enumerate(('s1', 's2', 'final')):
+        naive = naive_inbatch_losses([views[0][k], views[1][k]], labels, 0.2)  # T = 3 in the reference
+        for term, w in weights.items():
+            assert got[f'loss_{term}_{stage}'].item() == pytest.approx(w * float(naive[term]), rel=1e-6), (term, stage)
+    with pytest.raises(ConfigError, match='not part of L-MCL'):
+        MODELS.build(dict(type='LayerwiseMCLLoss', loss_weights=dict(kd=1.0)))
+    model_loss = MODELS.build(dict(type='LayerwiseMCLLoss', mode='v2'))
+    assert model_loss.kl_temperature == 3.0 and model_loss.tau == 0.07

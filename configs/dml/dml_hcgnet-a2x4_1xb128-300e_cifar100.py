@@ -8,5 +8,5 @@ model = dict(
     members={{_base_.model.members}},
     num_members=4,
     shared_trunk={{_base_.model.shared_trunk}},  # the same multi-branch network as the MCL run
-    loss=dict(temperature=1.0, loss_weight=1.0))
+    loss=dict(kl_temperature=1.0, loss_weight=1.0))
 custom_hooks = []

@@ -7,5 +7,5 @@ model = dict(
     type='DML',
     members={{_base_.model.members}},
     num_members=2,
-    loss=dict(temperature=1.0, loss_weight=1.0))
+    loss=dict(kl_temperature=1.0, loss_weight=1.0))
 custom_hooks = []

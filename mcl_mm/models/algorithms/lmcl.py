@@ -7,7 +7,6 @@ Soft ICL terms applied between the members' stages (v1: stage by stage; v2: ever
 weighted by a meta-learned layer-matching network). As implemented here: docs/method.md §3.
 """
 import copy
-from functools import partial
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -18,21 +17,16 @@ from torch.func import functional_call
 
 from mcl_mm.registry import MODELS
 from mcl_mm.utils.errors import ConfigError
-from ..compile import MaybeCompiled
 from ..heads.auxiliary_branches import capture_stage_outputs
-from ..losses.contrastive import MCL_TERMS, kl_div_with_temperature
-from ..losses.layer_contrast import check_lmcl_mode, layerwise_contrast_losses
+from ..losses.contrastive import kl_div_with_temperature
+from ..losses.layer_contrast import check_lmcl_mode
+from ..losses.lmcl_loss import stage_label
 from ..utils.lookahead import sgd_hyperparams, sgd_lookahead_step
 from .mcl import MCL
 
 # 'network': the network optimizer's own update (its momentum buffers, Nesterov); 'authors': the authors'
 # MetaSGD (the network's lr, momentum and weight decay, momentum buffers from zero, no Nesterov).
 LOOKAHEADS = ('network', 'authors')
-
-
-def stage_label(stage: int, num_stages: int) -> str:
-    """``s1``, ``s2``, ... for the auxiliary branches (in tap order), ``final`` for the member's own path."""
-    return 'final' if stage == num_stages - 1 else f's{stage + 1}'
 
 
 @MODELS.register_module()
@@ -59,7 +53,8 @@ class LMCL(MCL):
             meta step). Defaults to ``'v1'``.
         num_members (int, optional): Cohort size when ``members`` is a single config. Defaults to None.
         embed_head (dict, optional): Per-member embedding head config, see :class:`MCL`. Defaults to None.
-        loss (dict, optional): :class:`MCLLoss` options; ``loss_weights.kd`` must stay 0. Defaults to None.
+        loss (dict, optional): :class:`LayerwiseMCLLoss` options (``loss_weights``, ``tau``,
+            ``kl_temperature``, ``compile``; ``mode`` comes from here). Defaults to None.
         memory (dict, optional): :class:`CohortMemoryBank` config (only final-stage embeddings update it);
             ``None`` selects the in-batch path. Defaults to None.
         shared_trunk (list[str], optional): Backbone sub-modules shared by all members, see
@@ -76,6 +71,8 @@ class LMCL(MCL):
             ``ClsDataPreprocessor``).
         init_cfg (dict or list[dict], optional): Initialization config dict. Defaults to None.
     """
+
+    loss_type = 'LayerwiseMCLLoss'
 
     def __init__(self,
                  members: Union[dict, Sequence[dict]],
@@ -96,7 +93,7 @@ class LMCL(MCL):
             members=members,
             num_members=num_members,
             embed_head=embed_head,
-            loss=loss,
+            loss=dict(loss or {}, mode=mode),
             memory=memory,
             shared_trunk=shared_trunk,
             data_preprocessor=data_preprocessor,
@@ -104,15 +101,10 @@ class LMCL(MCL):
         # Every contrastive weight at 0 in v1 = the branches-only ablation: members with their auxiliary
         # classifiers trained independently (deep supervision, no contrast, no heads, no bank).
         self.contrast = self.loss_module.uses_contrast
-        self._check_objective(mode)
+        if not self.contrast and mode == 'v2':
+            raise ConfigError('LMCL v2 weights contrastive terms; with every contrastive weight at 0 use mode="v1" '
+                              '(the branches-only ablation)')
         self.mode = mode
-        # The ordinary step's contrast may be compiled (as MCLLoss's); the meta step differentiates through it
-        # twice, which compiled code does not support, so it stays eager.
-        self._layer_terms = MaybeCompiled(
-            partial(layerwise_contrast_losses, fused=True),
-            self.loss_module.compile_mode,
-            'LMCL contrast',
-            eager_fn=layerwise_contrast_losses)
         self.branches = nn.ModuleList(self._build_branches(branches, embed_head if self.contrast else None))
         self.num_stages = [b.num_branches + 1 for b in self.branches]
         check_lmcl_mode(mode, self.num_stages)
@@ -122,15 +114,6 @@ class LMCL(MCL):
             self._build_v2_modules(weight_net)
             self.meta_freq, self.meta_times, self.meta_lookahead = self._meta_settings(meta)
             self._steps_since_meta = 0
-
-    def _check_objective(self, mode: str) -> None:
-        """The MCL loss config fits L-MCL: contrast on in v2, no ensemble logit KD."""
-        if not self.contrast and mode == 'v2':
-            raise ConfigError('LMCL v2 weights contrastive terms; with every contrastive weight at 0 use mode="v1" '
-                              '(the branches-only ablation)')
-        if self.loss_module.loss_weights['kd'] != 0:
-            raise ConfigError('LMCL: loss_weights.kd (ensemble logit KD) is not part of L-MCL; v2 distils from '
-                              'the aggregated logits, weighted by aggregate_kd_weight')
 
     def _build_v2_modules(self, weight_net: Optional[dict]) -> None:
         """v2: one :class:`StageAggregator` per member and the :class:`LayerMatchWeightNet`."""
@@ -209,28 +192,6 @@ class LMCL(MCL):
         """The member head's classification loss (its CE config: label smoothing etc.) on any logits."""
         return self.members[member_idx].head._get_loss(logits, data_samples)['loss']
 
-    def _contrast(self,
-                  views,
-                  labels,
-                  bank: dict,
-                  pair_weights: Optional[Tensor],
-                  allow_compile: bool = True) -> Dict[str, Tensor]:
-        """Weighted contrastive terms: per stage (v1, ``loss_<term>_<stage>``) or summed over pairs (v2)."""
-        lm = self.loss_module
-        args = (views, labels, self.mode, lm.tau, lm.kl_temperature, pair_weights)
-        if allow_compile:
-            terms = self._layer_terms(*args, **bank, device=labels.device)
-        else:
-            terms = layerwise_contrast_losses(*args, **bank)
-        weights = lm.loss_weights
-        if self.mode == 'v1':
-            return {
-                f'loss_{key}_{stage_label(k, len(terms))}': weights[key] * stage_terms[key]
-                for k, stage_terms in enumerate(terms)
-                for key in MCL_TERMS if weights[key] != 0
-            }
-        return {f'loss_{key}': weights[key] * terms[key] for key in MCL_TERMS if weights[key] != 0}
-
     # ------------------------------------------------------------------ training
     def loss(self, inputs: Tensor, data_samples: List[DataSample]) -> Dict[str, Tensor]:
         if self.mode == 'v2':
@@ -257,7 +218,7 @@ class LMCL(MCL):
             losses['loss_kd_aggregate'] = self.aggregate_kd_weight * kd
             losses['pair_weight_mean'] = pair_weights.mean()  # logged only (no "loss" in the key)
         if self.contrast:
-            losses.update(self._contrast(views, labels, bank, pair_weights))
+            losses.update(self.loss_module(views, labels, pair_weights, **bank))
         if self.memory is not None:
             self.memory.update(indices, [member_views[-1] for member_views in views])
         return losses
@@ -277,7 +238,7 @@ class LMCL(MCL):
         feats, _, views = self._stage_outputs(inputs)
         labels = torch.cat([s.gt_label for s in data_samples]).to(inputs.device)
         _, bank = self._bank_inputs(data_samples, labels, previous_step=True)
-        return sum(self._contrast(views, labels, bank, self.weight_net(feats), allow_compile=False).values())
+        return sum(self.loss_module(views, labels, self.weight_net(feats), allow_compile=False, **bank).values())
 
     def _stage_ce_objective(self, inputs: Tensor, data_samples: List[DataSample]) -> Tensor:
         """Outer objective: CE summed over every stage classifier of every member."""

@@ -38,6 +38,8 @@ class MCL(CohortClassifier):
         init_cfg (dict or list[dict], optional): Initialization config dict. Defaults to None.
     """
 
+    loss_type = 'MCLLoss'  # the registered loss module built from ``loss`` (L-MCL: its layer-wise one)
+
     def __init__(self,
                  members: Union[dict, Sequence[dict]],
                  num_members: Optional[int] = None,
@@ -53,7 +55,7 @@ class MCL(CohortClassifier):
             shared_trunk=shared_trunk,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        self.loss_module = MODELS.build(dict(type='MCLLoss', **(loss or {})))
+        self.loss_module = MODELS.build(dict(type=self.loss_type, **(loss or {})))
         # With every contrastive weight at 0 the cohort is the independent baseline: no heads, no bank.
         self.embed_heads = self._build_embed_heads(embed_head) if self.loss_module.uses_contrast else None
         self.memory = None

@@ -13,6 +13,7 @@ from torch import Tensor
 from mcl_mm.registry import MODELS
 from ..utils.checks import check_temperature, check_weight
 from .contrastive import member_kl
+from .mcl_loss import deprecated_temperature_key
 
 
 def deep_mutual_kl(logits: Sequence[Tensor], temperature: float = 1.0) -> Tensor:
@@ -31,17 +32,19 @@ class DMLLoss(BaseModule):
     """Weighted :func:`deep_mutual_kl`.
 
     Args:
-        temperature (float): T of the softened predictions (1 in the DML paper). Defaults to 1.0.
+        kl_temperature (float): T of the softened predictions (1 in the DML paper; the name MCL uses). The old
+            key ``temperature`` still works, with a FutureWarning. Defaults to 1.0.
         loss_weight (float): Weight of the mimicry term against each member's CE (1 in the DML paper).
             Defaults to 1.0.
     """
 
-    def __init__(self, temperature: float = 1.0, loss_weight: float = 1.0):
+    def __init__(self, kl_temperature: float = 1.0, loss_weight: float = 1.0, **deprecated):
         super().__init__()
-        check_temperature(temperature, 'temperature', 'DMLLoss')
+        kl_temperature = deprecated_temperature_key(deprecated, kl_temperature, 'DMLLoss')
+        check_temperature(kl_temperature, 'kl_temperature', 'DMLLoss')
         check_weight(loss_weight, 'loss_weight', 'DMLLoss')
-        self.temperature = temperature
+        self.kl_temperature = kl_temperature
         self.loss_weight = loss_weight
 
     def forward(self, logits: Sequence[Tensor]) -> Tensor:
-        return self.loss_weight * deep_mutual_kl(logits, self.temperature)
+        return self.loss_weight * deep_mutual_kl(logits, self.kl_temperature)

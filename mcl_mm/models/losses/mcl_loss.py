@@ -4,6 +4,7 @@ The objective of Yang et al., "Online Knowledge Distillation via Mutual Contrast
 Recognition", TPAMI 2023 (https://arxiv.org/abs/2207.11518): alpha * VCL + gamma * Soft VCL + beta * ICL +
 lambda * Soft ICL (plus the optional ensemble logit KD), added to the members' CE (docs/method.md §2).
 """
+import warnings
 from functools import partial
 from typing import Dict, Optional, Sequence, Union
 
@@ -16,6 +17,20 @@ from ..utils.checks import check_kd_students, checked_objective
 from .contrastive import MCL_TERMS, ensemble_logit_kd, inbatch_contrast_losses, memory_contrast_losses
 
 DEFAULT_WEIGHTS = dict(vcl=0.1, icl=0.1, soft_vcl=1.0, soft_icl=1.0, kd=0.0)
+
+
+def deprecated_temperature_key(extra: dict, kl_temperature: float, owner: str) -> float:
+    """``kl_temperature``, or the value of the old key ``temperature`` with a FutureWarning (the softening
+    temperature has one name across MCL, L-MCL and DML); any other unknown key is a TypeError, as it was."""
+    extra = dict(extra)
+    if 'temperature' in extra:
+        warnings.warn(
+            f"{owner}: 'temperature' is deprecated, use 'kl_temperature' (the same T of the softened "
+            'predictions; the old key will be removed in 0.3)', FutureWarning)
+        kl_temperature = extra.pop('temperature')
+    if extra:
+        raise TypeError(f'{owner}.__init__() got unexpected keyword argument(s) {sorted(extra)}')
+    return kl_temperature
 
 
 @MODELS.register_module()
