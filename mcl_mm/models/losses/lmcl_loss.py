@@ -1,18 +1,14 @@
 """Registered, weighted wrapper around the pure layer-wise contrast (:func:`layerwise_contrast_losses`): L-MCL's
 loss owns its weights and temperatures, as :class:`MCLLoss` does for MCL (docs/method.md §3)."""
-from functools import partial
 from typing import Dict, Optional, Sequence, Union
 
-from mmengine.model import BaseModule
 from torch import Tensor
 
 from mcl_mm.registry import MODELS
 from mcl_mm.utils.errors import ConfigError
-from ..compile import MaybeCompiled, check_compile_mode
-from ..utils.checks import checked_objective
 from .contrastive import MCL_TERMS
 from .layer_contrast import check_lmcl_mode, layerwise_contrast_losses
-from .mcl_loss import DEFAULT_WEIGHTS, deprecated_temperature_key
+from .mcl_loss import ContrastObjective, deprecated_temperature_key
 
 
 def stage_label(stage: int, num_stages: int) -> str:
@@ -21,7 +17,7 @@ def stage_label(stage: int, num_stages: int) -> str:
 
 
 @MODELS.register_module()
-class LayerwiseMCLLoss(BaseModule):
+class LayerwiseMCLLoss(ContrastObjective):
     """Weights and temperatures of L-MCL's contrast between the members' stages.
 
     Args:
@@ -43,25 +39,14 @@ class LayerwiseMCLLoss(BaseModule):
                  kl_temperature: float = 3.0,
                  compile: Union[bool, str] = 'auto',
                  **deprecated):
-        super().__init__()
         kl_temperature = deprecated_temperature_key(deprecated, kl_temperature, 'LayerwiseMCLLoss')
         check_lmcl_mode(mode)
-        self.mode = mode
-        self.loss_weights = checked_objective(loss_weights, DEFAULT_WEIGHTS, tau, kl_temperature, 'LMCL')
+        super().__init__(loss_weights, tau, kl_temperature, compile, 'LMCL', 'LayerwiseMCLLoss')
         if self.loss_weights['kd'] != 0:
             raise ConfigError('LMCL: loss_weights.kd (ensemble logit KD) is not part of L-MCL; v2 distils from '
                               'the aggregated logits, weighted by aggregate_kd_weight')
-        self.tau, self.kl_temperature = tau, kl_temperature
-        self.compile_mode = check_compile_mode(compile, 'LayerwiseMCLLoss')
-        self._terms = MaybeCompiled(
-            partial(layerwise_contrast_losses, fused=True),
-            compile,
-            'LMCL contrast',
-            eager_fn=layerwise_contrast_losses)
-
-    @property
-    def uses_contrast(self) -> bool:
-        return any(self.loss_weights[k] != 0 for k in MCL_TERMS)
+        self.mode = mode
+        self._terms = self.maybe_compiled(layerwise_contrast_losses, 'LMCL contrast')
 
     def forward(self,
                 views: Sequence[Sequence[Tensor]],

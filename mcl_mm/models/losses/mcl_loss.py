@@ -33,8 +33,29 @@ def deprecated_temperature_key(extra: dict, kl_temperature: float, owner: str) -
     return kl_temperature
 
 
+class ContrastObjective(BaseModule):
+    """What MCL's and L-MCL's losses share: the checked term weights, the contrast temperature ``tau``, the
+    softening temperature ``kl_temperature`` and the compile mode (``who`` / ``owner`` name them in errors)."""
+
+    def __init__(self, loss_weights: Optional[dict], tau: float, kl_temperature: float, compile: Union[bool, str],
+                 who: str, owner: str):
+        super().__init__()
+        self.loss_weights = checked_objective(loss_weights, DEFAULT_WEIGHTS, tau, kl_temperature, who)
+        self.tau, self.kl_temperature = tau, kl_temperature
+        self.compile_mode = check_compile_mode(compile, owner)
+
+    @property
+    def uses_contrast(self) -> bool:
+        return any(self.loss_weights[k] != 0 for k in MCL_TERMS)
+
+    def maybe_compiled(self, terms_fn, what: str) -> MaybeCompiled:
+        """``terms_fn`` compiled in its fused gather-dot form where the compile mode says so (Inductor then fuses
+        the bank-row gather), the plain form eager (where the bmm form is cheaper)."""
+        return MaybeCompiled(partial(terms_fn, fused=True), self.compile_mode, what, eager_fn=terms_fn)
+
+
 @MODELS.register_module()
-class MCLLoss(BaseModule):
+class MCLLoss(ContrastObjective):
     """Weights and temperatures of the MCL objective (docs/method.md §2).
 
     Args:
@@ -56,24 +77,11 @@ class MCLLoss(BaseModule):
                  kl_temperature: float = 3.0,
                  kd_students: str = 'all',
                  compile: Union[bool, str] = 'auto'):
-        super().__init__()
-        self.loss_weights = checked_objective(loss_weights, DEFAULT_WEIGHTS, tau, kl_temperature, 'MCL')
-        self.tau = tau
-        self.kl_temperature = kl_temperature
+        super().__init__(loss_weights, tau, kl_temperature, compile, 'MCL', 'MCLLoss')
         check_kd_students(kd_students)
         self.kd_students = kd_students
-        self.compile_mode = check_compile_mode(compile, 'MCLLoss')
-        # Compiled, the gather-dot form lets Inductor fuse the bank-row gather; eager, the bmm form is cheaper.
-        self._bank_terms = MaybeCompiled(
-            partial(memory_contrast_losses, fused=True),
-            compile,
-            'MCLLoss (bank path)',
-            eager_fn=memory_contrast_losses)
+        self._bank_terms = self.maybe_compiled(memory_contrast_losses, 'MCLLoss (bank path)')
         self._inbatch_terms = MaybeCompiled(inbatch_contrast_losses, compile, 'MCLLoss (in-batch path)')
-
-    @property
-    def uses_contrast(self) -> bool:
-        return any(self.loss_weights[k] != 0 for k in MCL_TERMS)
 
     def forward(self,
                 embeddings: Sequence[Tensor],
