@@ -136,7 +136,7 @@ def test_the_old_temperature_key_still_works_with_a_deprecation_warning():
     assert old.kl_temperature == 2.0
     assert old(logits).item() == pytest.approx(DMLLoss(kl_temperature=2.0)(logits).item())
     with pytest.raises(TypeError, match="unexpected keyword argument"):
-        DMLLoss(temprature=2.0)
+        DMLLoss(temp=2.0)  # a misspelt key
     with pytest.warns(FutureWarning):
         model = _tiny_dml(loss=dict(temperature=2.0))
     assert model.loss_module.kl_temperature == 2.0
