@@ -16,6 +16,7 @@ script parses the command line.
 import argparse
 
 from mcl_mm.experiments.demo import run_demo
+from mcl_mm.experiments.demo_selfsup import run_selfsup_demo
 from mcl_mm.utils.cli import positive_int, run_tool
 from mcl_mm.utils.paths import project_root
 
@@ -34,7 +35,8 @@ def main(argv=None):
         'outputs/demo_selfsup with --selfsup')
     parser.add_argument('--workdir', default=ROOT, help='where data/demo lives (configs read data/demo/...)')
     args = parser.parse_args(argv)
-    run_tool('demo.py', run_demo, **vars(args))
+    options = vars(args)
+    run_tool('demo.py', run_selfsup_demo if options.pop('selfsup') else run_demo, **options)
 
 
 if __name__ == '__main__':

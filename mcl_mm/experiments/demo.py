@@ -13,9 +13,8 @@ through tools/train.py and the project's configs.
    ``mmpretrain.get_model`` on the published files gives the top-1 the training run logged;
 6. writes results.md / results.csv (mean ± std over seeds), pretraining curves and a transfer chart.
 
-``selfsup=True`` runs the self-supervised variant instead of steps 2-5: MoCo v2 + MCL x2 and MoCo v2 x2 pretrained
-on the same images without labels, member 0 of each evaluated by a linear probe (frozen backbone) and fine-tuned
-to Faster R-CNN (VOC format) beside random initialisation.
+The self-supervised variant (``tools/demo.py --selfsup``) is ``demo_selfsup.py``: it shares this world, these
+fine-tunes and :func:`execute`.
 """
 import glob
 import json
@@ -28,9 +27,10 @@ from typing import List, Optional
 
 from mcl_mm.utils.errors import RunRecordError
 from mcl_mm.utils.logs import last_metrics
-from mcl_mm.utils.owned_folders import claim_folder, replace_folder
+from mcl_mm.utils.owned_folders import claim_folder
 from mcl_mm.utils.paths import project_root
-from .jobs import Job, host_description, run_jobs, start_processes
+from .common import cached_world, finetune_schedule, run_plan, schedule_options
+from .jobs import Job, host_description
 from .report import bar_chart, paired_table, plot_curves, seed_rows, write_long_csv, write_table
 
 ROOT = project_root()
@@ -56,12 +56,6 @@ ARM_LABELS = {
     'moco_mcl': 'MoCo v2 + MCL x2 (member 0)',
     'moco': 'MoCo v2 x2 (member 0)'
 }
-# The self-supervised variant (--selfsup): no labels in pretraining; a linear probe and detection transfer.
-SELFSUP_PRETRAIN = OrderedDict([('moco_mcl', 'configs/demo/mocov2-mcl_resnet18w16x2_1xb64-30e_digits.py'),
-                                ('moco', 'configs/demo/mocov2_resnet18w16x2_1xb64-30e_digits.py')])
-LINEAR_PROBE = 'configs/demo/linear_resnet18w16_1xb64-20e_digits.py'
-SELFSUP_INITS = ('moco_mcl', 'moco', 'random')
-SELFSUP_COLUMNS = OrderedDict([('accuracy/top1', 'linear-probe top-1'), ('pascal_voc/mAP', 'VOC mAP')])
 COLUMNS = OrderedDict([('member_0/top1', 'member 0 top-1'), ('member_1/top1', 'member 1 top-1'),
                        ('ensemble/top1', 'ensemble top-1'), ('coco/bbox_mAP', 'box AP'), ('coco/segm_mAP', 'mask AP'),
                        ('pascal_voc/mAP', 'VOC mAP'), ('mIoU', 'mIoU')])
@@ -78,15 +72,13 @@ MODES = {
 
 def generate_data(data_root: str, mode: dict, quick: bool) -> None:
     """The digits world in its real file formats; skipped when the same spec was generated before."""
+    spec = dict(version=3, quick=quick, **{k: mode[k] for k in ('two_digits', 'digits_cls', 'coco', 'voc', 'seg')})
+    cached_world(data_root, spec, lambda: _write_world(data_root, mode), 'demo')
+
+
+def _write_world(data_root: str, mode: dict) -> None:
     from mcl_mm.experiments.world import (TWO_DIGIT_WORLD, DigitObjects, make_coco_instances,
                                           make_digit_classification_folder, make_semantic_set, make_voc_detection)
-    spec = dict(version=3, quick=quick, **{k: mode[k] for k in ('two_digits', 'digits_cls', 'coco', 'voc', 'seg')})
-    stamp = osp.join(data_root, 'spec.json')
-    if osp.exists(stamp) and json.load(open(stamp)) == json.loads(json.dumps(spec)):
-        print(f'[demo] data: reusing {data_root}')
-        return
-    start = time.time()
-    replace_folder(data_root, 'demo data generator')
     digits = DigitObjects.classes
     # Pretraining: the study's two-digit world at 64 px (configs/demo/mcl_resnet18w16x2_1xb64-15e_two-digits.py).
     make_digit_classification_folder(
@@ -146,9 +138,6 @@ def generate_data(data_root: str, mode: dict, quick: bool) -> None:
             num_classes=10,
             seed=seed,
             drawer=drawer)
-    with open(stamp, 'w') as f:
-        json.dump(spec, f)
-    print(f'[demo] data: generated {data_root} in {time.time() - start:.0f} s')
 
 
 def plan(run: DemoRun, mode: dict) -> List[Job]:
@@ -194,45 +183,12 @@ def plan(run: DemoRun, mode: dict) -> List[Job]:
     return jobs
 
 
-def schedule_options(epochs: int) -> List[str]:
-    """--cfg-options that shorten the pretraining configs' 5 warm-up + cosine epochs (only --quick changes them)."""
-    warmup = min(5, epochs - 1)
-    return [
-        f'train_cfg.max_epochs={epochs}', f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}',
-        f'param_scheduler.1.end={epochs}', f'train_cfg.val_interval={max(1, epochs // 6)}',
-        f'default_hooks.checkpoint.interval={epochs}'
-    ]
-
-
 def init_options(out: str, init: str, seed: int) -> List[str]:
     """--cfg-options that start a backbone from random weights or from an extracted member."""
     if init == 'random':
         return ['model.backbone.init_cfg=None']
     return [
         f'model.backbone.init_cfg.checkpoint={out}/backbones/{init}_s{seed}.pth', 'model.backbone.init_cfg.prefix=None'
-    ]
-
-
-def finetune_schedule(task: str, mode: dict) -> List[str]:
-    """--cfg-options setting a fine-tune's budget from ``mode``: ``voc_seg`` (FCN: iterations and warm-up),
-    ``probe`` (the linear probe: epochs, steps at 60 / 80 %) or detection (``coco`` / ``voc_det``: epochs)."""
-    if task == 'voc_seg':
-        iters, warmup = mode['seg_iters'], mode['seg_warmup']
-        return [
-            f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}', f'param_scheduler.0.end={warmup}',
-            f'param_scheduler.1.begin={warmup}', f'param_scheduler.1.end={iters}',
-            f'default_hooks.checkpoint.interval={iters}'
-        ]
-    if task == 'probe':
-        e = mode['probe_epochs']
-        return [
-            f'train_cfg.max_epochs={e}', f'train_cfg.val_interval={e}', f'default_hooks.checkpoint.interval={e}',
-            f'param_scheduler.milestones=[{max(1, e * 3 // 5)},{max(1, e * 4 // 5)}]'
-        ]
-    e = mode['det_epochs']
-    return [
-        f'train_cfg.max_epochs={e}', f'train_cfg.val_interval={e}', f'param_scheduler.1.end={e}',
-        f'param_scheduler.1.milestones=[{max(1, e - 2)}]', f'default_hooks.checkpoint.interval={e}'
     ]
 
 
@@ -255,66 +211,6 @@ def transfer_job(run: DemoRun, mode: dict, task: str, cfg: str, init: str, seed:
         }[task],  # minutes on one core, for the ETA
         deps=[] if init == 'random' else [f'extract/{init}/s{seed}'],
         work_dir=work)
-
-
-def selfsup_plan(run: DemoRun, mode: dict) -> List[Job]:
-    """MoCo-MCL x2 and MoCo x2 without labels -> member 0 extracted -> linear probe and VOC detection."""
-    py, train, out = sys.executable, osp.join(ROOT, 'tools', 'train.py'), run.out
-    epochs = mode['ssl_epochs']
-    jobs = []
-    for seed in range(run.seeds):
-        for arm, cfg in SELFSUP_PRETRAIN.items():
-            work = f'{out}/pretrain/{arm}/s{seed}'
-            jobs.append(
-                Job(f'pretrain/{arm}/s{seed}', [
-                    py, train,
-                    osp.join(ROOT, cfg), '--work-dir', work, '--cfg-options', f'randomness.seed={seed}',
-                    f'train_cfg.max_epochs={epochs}', f'default_hooks.checkpoint.interval={epochs}',
-                    f'param_scheduler.1.end={max(2, epochs)}'
-                ],
-                    cost=6 * epochs / 30,
-                    work_dir=work))
-            jobs.append(
-                Job(f'extract/{arm}/s{seed}', [
-                    py,
-                    osp.join(ROOT, 'tools', 'model_converters', 'extract_backbone.py'), f'{work}/epoch_{epochs}.pth',
-                    f'{out}/backbones/{arm}_s{seed}.pth', '--member', '0'
-                ],
-                    cost=0.3,
-                    deps=[f'pretrain/{arm}/s{seed}']))
-        for init in SELFSUP_INITS:
-            work = f'{out}/probe/{init}/s{seed}'
-            jobs.append(
-                Job(f'probe/{init}/s{seed}', [
-                    py, train,
-                    osp.join(ROOT, LINEAR_PROBE), '--work-dir', work, '--cfg-options', f'randomness.seed={seed}',
-                    *init_options(out, init, seed), *finetune_schedule('probe', mode)
-                ],
-                    cost=0.5,
-                    deps=[] if init == 'random' else [f'extract/{init}/s{seed}'],
-                    work_dir=work))
-            jobs.append(transfer_job(run, mode, 'voc_det', TRANSFER['voc_det'], init, seed))
-    return jobs
-
-
-def selfsup_collect(run: DemoRun) -> str:
-    """The self-supervised demo's table and plots (linear probe, VOC mAP per initialisation); its markdown."""
-    rows = OrderedDict((ARM_LABELS[i], {}) for i in SELFSUP_INITS)
-    for seed in range(run.seeds):
-        for init in SELFSUP_INITS:
-            for folder in ('probe', 'transfer/voc_det'):
-                for key, value in last_val(f'{run.out}/{folder}/{init}/s{seed}', SELFSUP_COLUMNS).items():
-                    rows[ARM_LABELS[init]].setdefault(key, []).append(value * (100 if key == 'pascal_voc/mAP' else 1))
-    markdown = write_table(rows, SELFSUP_COLUMNS, run.out, 'results', first_column='pretraining (no labels)')
-    bar_chart(rows, SELFSUP_COLUMNS, osp.join(run.out, 'selfsup.png'),
-              f'Self-supervised pretraining on the digits ({run.seeds} seed{"s" if run.seeds > 1 else ""})')
-    plot_curves(
-        OrderedDict((arm, f'{run.out}/pretrain/{arm}/s0') for arm in SELFSUP_PRETRAIN),
-        osp.join(run.out, 'pretrain_curves.png'),
-        'self-supervised pretraining, seed 0',
-        metrics=[],
-        losses=['loss_vcl', 'loss_icl', 'loss_soft_vcl', 'loss_soft_icl'])
-    return markdown
 
 
 def last_val(work_dir: str, keys) -> dict:
@@ -402,34 +298,36 @@ def run_demo(out: Optional[str] = None,
              quick: bool = False,
              seeds: Optional[int] = None,
              jobs: int = 2,
-             selfsup: bool = False,
              workdir: str = ROOT) -> str:
-    """Generate the world, run the plan, tabulate, plot (and publish); returns the results markdown
-    (tools/demo.py documents each argument)."""
+    """Generate the world, run the plan, tabulate, plot and publish; returns the results markdown (tools/demo.py
+    documents each argument)."""
     mode = MODES['quick' if quick else 'full']
-    run = DemoRun(
-        out=osp.abspath(out or ('outputs/demo_selfsup' if selfsup else 'outputs/demo')), seeds=seeds or mode['seeds'])
+    run = DemoRun(out=osp.abspath(out or 'outputs/demo'), seeds=seeds or mode['seeds'])
+    data_root = osp.join(workdir, 'data', 'demo')
+    return execute(run, mode, quick, workdir, jobs, plan, lambda: collect(run, mode) + check_published(run, data_root),
+                   'transfer.png, published/')
+
+
+def execute(run: DemoRun, mode: dict, quick: bool, workdir: str, jobs: int, make_plan, make_report,
+            written: str) -> str:
+    """What the demo and its self-supervised variant share: the output folder claimed, the world generated, the
+    plan run, the report (``make_report()``: markdown) written to results.md with the host and the time."""
     start = time.time()
     claim_folder(run.out, 'demo')
     data_root = osp.join(workdir, 'data', 'demo')
-    processes = start_processes(osp.join(run.out, 'logs'))  # its imports overlap the data generation
-    try:
-        generate_data(data_root, mode, quick)
-    except BaseException:
-        processes.close()
-        raise
-    run_jobs(
-        selfsup_plan(run, mode) if selfsup else plan(run, mode), osp.join(run.out, 'logs'), workdir, jobs, 'demo',
-        processes)
-    markdown = selfsup_collect(run) if selfsup else collect(run, mode) + check_published(run, data_root)
+    run_plan(
+        'demo',
+        run.out, [lambda: generate_data(data_root, mode, quick)],
+        lambda: make_plan(run, mode),
+        jobs,
+        cwd=workdir)
+    markdown = make_report()
     # The host goes into results.md: the MCL arm's numbers differ between CPU kinds (docs/demo/second-host).
-    measured = (f'\nMeasured: {run.seeds} seed(s), {(time.time() - start) / 60:.1f} min on {host_description()}, '
-                f'{time.strftime("%Y-%m-%d")}.\n')
-    markdown += measured
+    markdown += (f'\nMeasured: {run.seeds} seed(s), {(time.time() - start) / 60:.1f} min on {host_description()}, '
+                 f'{time.strftime("%Y-%m-%d")}.\n')
     with open(osp.join(run.out, 'results.md'), 'w') as f:
         f.write(markdown)
     print(f'\n[demo] {"quick " if quick else ""}results:\n')
     print(markdown)
-    written = 'selfsup.png' if selfsup else 'transfer.png, published/'
     print(f'[demo] written to {run.out}: results.md, results.csv, runs.csv, pretrain_curves.png, {written}, logs/')
     return markdown

@@ -23,14 +23,15 @@ import statistics
 import sys
 import time
 from collections import OrderedDict
+from functools import partial
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from mcl_mm.utils.errors import RunRecordError, ToolInputError
-from mcl_mm.utils.logs import run_status, scalar_records
-from mcl_mm.utils.owned_folders import claim_folder, replace_folder
+from mcl_mm.utils.logs import scalar_records
+from mcl_mm.utils.owned_folders import claim_folder
 from mcl_mm.utils.paths import project_root
-from .demo import schedule_options
-from .jobs import Job, host_description, run_jobs, start_processes
+from .common import cached_world, finished, run_plan, schedule_options
+from .jobs import Job, host_description
 from .report import markdown_table, paired_difference_plot, paired_table, seed_rows, seed_scatter, write_long_csv
 
 ROOT = project_root()
@@ -167,23 +168,15 @@ def generate_data(data_root: str, mode: dict, draw: int = 0) -> None:
         **TWO_DIGIT_WORLD,
         **{k: mode[k]
            for k in ('train_per_class', 'val_per_class')})
-    stamp = osp.join(data_root, 'spec.json')
-    if osp.exists(stamp) and json.load(open(stamp)) == spec:
-        print(f'[study] data: reusing {data_root}')
-        return
-    start = time.time()
-    replace_folder(data_root, 'study data generator')
-    make_digit_classification_folder(
-        data_root,
-        train_per_class=mode['train_per_class'],
-        val_per_class=mode['val_per_class'],
-        image_size=32,
-        seed=draw,
-        digits_per_image=2,
-        **TWO_DIGIT_WORLD)
-    with open(stamp, 'w') as f:
-        json.dump(spec, f)
-    print(f'[study] data: generated {data_root} in {time.time() - start:.0f} s')
+    cached_world(
+        data_root, spec, lambda: make_digit_classification_folder(
+            data_root,
+            train_per_class=mode['train_per_class'],
+            val_per_class=mode['val_per_class'],
+            image_size=32,
+            seed=draw,
+            digits_per_image=2,
+            **TWO_DIGIT_WORLD), 'study')
 
 
 def plan(arms: 'OrderedDict[str, tuple]',
@@ -239,20 +232,15 @@ def run_dir(out: str, arm: str, draw: int, seed: int) -> str:
 def run_trained(work_dir: str, epochs: int) -> bool:
     """The run validated at its last epoch and its final checkpoint is there (its train-set evaluation may not
     have run yet)."""
-    try:
-        return run_status(work_dir, ['cohort/ensemble/top1'])[0] and osp.isfile(
-            osp.join(work_dir, f'epoch_{epochs}.pth'))
-    except (RunRecordError, OSError):
-        return False
+    return finished(work_dir, ['cohort/ensemble/top1']) and osp.isfile(osp.join(work_dir, f'epoch_{epochs}.pth'))
 
 
 def run_finished(work_dir: str) -> bool:
     """The run validated at its last epoch and its final checkpoint was evaluated on the training images."""
-    if not osp.isdir(osp.join(work_dir, 'train_eval')):
+    if not (osp.isdir(osp.join(work_dir, 'train_eval')) and finished(work_dir, ['cohort/ensemble/top1'])):
         return False
     try:
-        return run_status(work_dir, ['cohort/ensemble/top1'])[0] and bool(
-            _test_metrics(osp.join(work_dir, 'train_eval')))
+        return bool(_test_metrics(osp.join(work_dir, 'train_eval')))
     except (RunRecordError, OSError):
         return False
 
@@ -517,17 +505,10 @@ def run_study(out: str,
     start = time.time()
     timing = osp.join(out, 'timing.json')
     if not collect_only:
-        processes = start_processes(osp.join(out, 'logs'))  # its imports overlap the data generation
         roots = OrderedDict((draw, (world_root(workdir, mode_name, draw), seeds)) for draw, seeds in draws.items())
-        try:
-            for draw, (data_root, _) in roots.items():
-                generate_data(data_root, mode, draw)
-        except BaseException:
-            processes.close()
-            raise
-        run_jobs(
-            plan(chosen, roots, mode['epochs'], out, skip_finished, capped, mode.get('options')), osp.join(out, 'logs'),
-            ROOT, jobs, 'study', processes)
+        run_plan('study', out,
+                 [partial(generate_data, data_root, mode, draw) for draw, (data_root, _) in roots.items()],
+                 lambda: plan(chosen, roots, mode['epochs'], out, skip_finished, capped, mode.get('options')), jobs)
         spent = _minutes_spent(timing, list(draws)) if skip_finished else 0.0
         with open(timing, 'w') as f:
             json.dump(dict(minutes=spent + (time.time() - start) / 60, jobs=jobs, draws=list(draws)), f)

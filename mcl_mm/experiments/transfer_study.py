@@ -28,11 +28,12 @@ from collections import OrderedDict
 from typing import List, Optional, Sequence, Tuple
 
 from mcl_mm.utils.errors import RunRecordError, ToolInputError
-from mcl_mm.utils.logs import last_metrics, run_status
+from mcl_mm.utils.logs import last_metrics
 from mcl_mm.utils.owned_folders import claim_folder
 from mcl_mm.utils.paths import project_root
-from .demo import finetune_schedule, generate_data, schedule_options
-from .jobs import Job, host_description, run_jobs, start_processes
+from .common import finetune_schedule, finished, run_plan, schedule_options
+from .demo import generate_data
+from .jobs import Job, host_description
 from .report import (markdown_table, paired_difference_plot, paired_table, seed_rows, seed_scatter, t_quantile_975,
                      write_long_csv)
 
@@ -93,14 +94,6 @@ def backbone_path(out: str, arm: str, seed: int) -> str:
 def finetune_dir(out: str, task: str, init: str, seed: int, repeat: int) -> str:
     """The work dir of one fine-tune of the transfer study."""
     return osp.join(out, 'finetune', task, init, f's{seed}', f'r{repeat}')
-
-
-def finished(work_dir: str, keys: Sequence[str]) -> bool:
-    """Whether the run in ``work_dir`` logged one of ``keys`` at its configured end (a killed one has not)."""
-    try:
-        return run_status(work_dir, keys)[0]
-    except (RunRecordError, OSError):
-        return False
 
 
 def plan(mode: dict,
@@ -346,15 +339,8 @@ def run_transfer_study(out: str,
     start, timing = time.time(), osp.join(out, 'timing.json')
     if not collect_only:
         data_root = osp.join(osp.abspath(workdir), 'data', 'study_transfer' + ('_quick' if quick else ''))
-        processes = start_processes(osp.join(out, 'logs'))  # its imports overlap the data generation
-        try:
-            generate_data(data_root, mode, quick)
-        except BaseException:
-            processes.close()
-            raise
-        run_jobs(
-            plan(mode, seed_list, repeats, task_list, data_root, out, skip_finished), osp.join(out, 'logs'), ROOT, jobs,
-            'transfer-study', processes)
+        run_plan('transfer-study', out, [lambda: generate_data(data_root, mode, quick)],
+                 lambda: plan(mode, seed_list, repeats, task_list, data_root, out, skip_finished), jobs)
         earlier = json.load(open(timing))['minutes'] if skip_finished and osp.exists(timing) else 0.0
         with open(timing, 'w') as f:
             json.dump(dict(minutes=earlier + (time.time() - start) / 60, jobs=jobs), f)

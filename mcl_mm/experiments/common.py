@@ -1,0 +1,91 @@
+"""What the demo, the study and the transfer study share: the cached generated world, "did this run finish", the
+schedules they pass to the configs, and the opening of a driver (start the job processes, generate the data, run
+the plan). Changing how the experiments run means editing this file."""
+import json
+import os.path as osp
+import time
+from typing import Callable, List, Optional, Sequence
+
+from mcl_mm.utils.errors import RunRecordError
+from mcl_mm.utils.logs import run_status
+from mcl_mm.utils.owned_folders import replace_folder
+from mcl_mm.utils.paths import project_root
+from .jobs import Job, run_jobs, start_processes
+
+ROOT = project_root()
+
+
+def cached_world(data_root: str, spec: dict, generate: Callable[[], None], name: str) -> None:
+    """Run ``generate`` (which writes the world into ``data_root``) unless ``data_root/spec.json`` says the same
+    ``spec`` was generated there before; a folder of ours from another spec is replaced first, a folder of the
+    user's is refused (:func:`~mcl_mm.utils.owned_folders.replace_folder`)."""
+    stamp = osp.join(data_root, 'spec.json')
+    if osp.exists(stamp) and json.load(open(stamp)) == json.loads(json.dumps(spec)):
+        print(f'[{name}] data: reusing {data_root}')
+        return
+    start = time.time()
+    replace_folder(data_root, f'{name} data generator')
+    generate()
+    with open(stamp, 'w') as f:
+        json.dump(spec, f)
+    print(f'[{name}] data: generated {data_root} in {time.time() - start:.0f} s')
+
+
+def finished(work_dir: str, keys: Sequence[str]) -> bool:
+    """Whether the run in ``work_dir`` logged one of ``keys`` at its configured end (a killed one has not; an
+    unreadable or absent work dir has not either)."""
+    try:
+        return run_status(work_dir, keys)[0]
+    except (RunRecordError, OSError):
+        return False
+
+
+def run_plan(name: str,
+             out: str,
+             make_data: Sequence[Callable[[], None]],
+             make_jobs: Callable[[], List[Job]],
+             parallel: int,
+             cwd: Optional[str] = None) -> None:
+    """The opening every driver shares: start the process the jobs are forked from (its imports overlap the data
+    generation), generate the data, then run the plan (``make_jobs`` is called once the data exist)."""
+    processes = start_processes(osp.join(out, 'logs'))
+    try:
+        for generate in make_data:
+            generate()
+    except BaseException:
+        processes.close()
+        raise
+    run_jobs(make_jobs(), osp.join(out, 'logs'), cwd or ROOT, parallel, name, processes)
+
+
+def schedule_options(epochs: int) -> List[str]:
+    """--cfg-options that shorten the pretraining configs' 5 warm-up + cosine epochs (only --quick changes them)."""
+    warmup = min(5, epochs - 1)
+    return [
+        f'train_cfg.max_epochs={epochs}', f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}',
+        f'param_scheduler.1.end={epochs}', f'train_cfg.val_interval={max(1, epochs // 6)}',
+        f'default_hooks.checkpoint.interval={epochs}'
+    ]
+
+
+def finetune_schedule(task: str, mode: dict) -> List[str]:
+    """--cfg-options setting a fine-tune's budget from ``mode``: ``voc_seg`` (FCN: iterations and warm-up),
+    ``probe`` (the linear probe: epochs, steps at 60 / 80 %) or detection (``coco`` / ``voc_det``: epochs)."""
+    if task == 'voc_seg':
+        iters, warmup = mode['seg_iters'], mode['seg_warmup']
+        return [
+            f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}', f'param_scheduler.0.end={warmup}',
+            f'param_scheduler.1.begin={warmup}', f'param_scheduler.1.end={iters}',
+            f'default_hooks.checkpoint.interval={iters}'
+        ]
+    if task == 'probe':
+        e = mode['probe_epochs']
+        return [
+            f'train_cfg.max_epochs={e}', f'train_cfg.val_interval={e}', f'default_hooks.checkpoint.interval={e}',
+            f'param_scheduler.milestones=[{max(1, e * 3 // 5)},{max(1, e * 4 // 5)}]'
+        ]
+    e = mode['det_epochs']
+    return [
+        f'train_cfg.max_epochs={e}', f'train_cfg.val_interval={e}', f'param_scheduler.1.end={e}',
+        f'param_scheduler.1.milestones=[{max(1, e - 2)}]', f'default_hooks.checkpoint.interval={e}'
+    ]
