@@ -33,16 +33,17 @@ def checkpoint_weights(ckpt, path: str) -> Dict[str, torch.Tensor]:
     for key, value in state_dict.items():
         if not isinstance(key, str):
             raise CohortCheckpointError(f'{path}: its state_dict has a key of type {type(key).__name__} '
-                                        f'({_short(key)}); weights are named by strings. The file was altered or '
+                                        f'({short_repr(key)}); weights are named by strings. The file was altered or '
                                         'was not written by PyTorch: use the checkpoint as its run wrote it')
         if not torch.is_tensor(value):
-            raise CohortCheckpointError(f'{path}: state_dict[{_short(key)}] is a {type(value).__name__}, not a '
+            raise CohortCheckpointError(f'{path}: state_dict[{short_repr(key)}] is a {type(value).__name__}, not a '
                                         'tensor. The file was altered or was not written by PyTorch: use the '
                                         'checkpoint as its run wrote it')
     return state_dict
 
 
-def _short(value, limit: int = 60) -> str:
+def short_repr(value, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for messages about values read from a file."""
     try:
         text = repr(value)
     except ValueError:  # an int past Python's digit limit
@@ -60,7 +61,7 @@ def load_cohort_checkpoint(path: str,
     ckpt = load_checkpoint_file(path, map_location='cpu')
     state_dict = checkpoint_weights(ckpt, path)
     if not any(MEMBER_KEY.match(k) for k in state_dict):
-        sample = ', '.join(_short(k, 40) for k in list(state_dict)[:3])
+        sample = ', '.join(short_repr(k, 40) for k in list(state_dict)[:3])
         raise CohortCheckpointError(
             f'{path} is not an MCL cohort checkpoint: it has no "members.<i>." weights (it starts with: {sample}). '
             'Pass a checkpoint written by tools/train.py with an MCL config.')
@@ -113,10 +114,7 @@ def open_member(path: str, member: int, config: Optional[str] = None) -> Member:
         CohortCheckpointError / CheckpointLoadError: one line naming the file and what is wrong with it.
     """
     state_dict, meta, cfg = load_cohort_checkpoint(path, config)
-    count = num_members(state_dict)
-    if isinstance(member, bool) or not isinstance(member, int) or not 0 <= member < count:
-        raise CohortCheckpointError(f'--member {member} is out of range: {path} holds a cohort of {count} members '
-                                    f'(valid: 0..{count - 1})')
+    count = check_member_index(state_dict, member, path)
     if cfg is None:
         raise CohortCheckpointError(f'{path} carries no training config (meta.cfg), so the member architecture '
                                     'cannot be verified; pass the training config with --config CONFIG')
@@ -168,6 +166,15 @@ def check_output_paths(outputs: Sequence[str], inputs: Sequence[str], force: boo
             raise CohortCheckpointError(f'the output {out} cannot be created: {parent} is a file, not a folder')
         if osp.lexists(out) and not force:
             raise CohortCheckpointError(f'the output {out} exists; pass --force to overwrite it')
+
+
+def check_member_index(state_dict: Dict[str, torch.Tensor], member, path: str) -> int:
+    """The cohort size of ``state_dict``, after checking that ``member`` is one of its members' indices."""
+    count = num_members(state_dict)
+    if isinstance(member, bool) or not isinstance(member, int) or not 0 <= member < count:
+        raise CohortCheckpointError(f'--member {member} is out of range: {path} holds a cohort of {count} members '
+                                    f'(valid: 0..{count - 1})')
+    return count
 
 
 def num_members(state_dict: Dict[str, torch.Tensor]) -> int:

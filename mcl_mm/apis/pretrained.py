@@ -18,7 +18,8 @@ from mmengine.config import Config
 
 from mcl_mm.engine.checkpoint import load_checkpoint_file
 from mcl_mm.utils.cli import ToolInputError
-from .cohort_checkpoint import MEMBER_KEY, CohortCheckpointError, checkpoint_weights, num_members, strict_load
+from .cohort_checkpoint import (MEMBER_KEY, CohortCheckpointError, check_member_index, checkpoint_weights, num_members,
+                                strict_load)
 from .publish import verify_published_hash
 
 COHORT, PUBLISHED, EXTRACTED = 'cohort training checkpoint', 'published member (publish_model)', \
@@ -31,12 +32,11 @@ def classify_pretrained(path: str, member: Optional[int] = None) -> Tuple[str, O
     state_dict = checkpoint_weights(load_checkpoint_file(path, map_location='cpu'), path)
     keys = list(state_dict)
     if any(MEMBER_KEY.match(k) for k in keys):
-        count = num_members(state_dict)
         if member is None:
+            count = num_members(state_dict)
             raise ToolInputError(f'{path} is a {COHORT} of {count} members: choose one with --member I '
                                  f'(0..{count - 1})')
-        if isinstance(member, bool) or not isinstance(member, int) or not 0 <= member < count:
-            raise ToolInputError(f'--member {member} is out of range: {path} holds {count} members (0..{count - 1})')
+        check_member_index(state_dict, member, path)
         return COHORT, f'members.{member}.backbone.', state_dict
     kind, prefix = (PUBLISHED, 'backbone.') if any(k.startswith('backbone.') for k in keys) else (EXTRACTED, None)
     if member is not None:

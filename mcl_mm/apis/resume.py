@@ -11,13 +11,12 @@ refused here, naming the setting; a new run from the weights is ``--cfg-options 
 """
 from typing import Iterator, Tuple
 
-from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mcl_mm.engine.checkpoint import check_resumable, load_checkpoint_file
 from mcl_mm.utils.errors import ConfigError, UnsafeConfigError
 from mcl_mm.utils.safe_config import config_from_data_text
-from .cohort_checkpoint import checkpoint_weights
+from .cohort_checkpoint import checkpoint_weights, short_repr
 
 # The settings whose values the checkpoint's optimizer / scheduler state (or its weights) fixes.
 RECIPE_KEYS = ('model', 'optim_wrapper', 'param_scheduler', 'train_cfg.type', 'train_cfg.max_epochs',
@@ -36,7 +35,8 @@ def check_resume(runner: Runner, checkpoint: str) -> None:
     check_resumable(checkpoint)
     ckpt = load_checkpoint_file(checkpoint, map_location='cpu', mmap=True)
     _check_same_tensors(runner, checkpoint_weights(ckpt, checkpoint), checkpoint)
-    stored = (ckpt.get('meta') or {}).get('cfg') if isinstance(ckpt.get('meta'), dict) else None
+    meta = ckpt.get('meta')
+    stored = meta.get('cfg') if isinstance(meta, dict) else None
     if stored is None:
         return  # a checkpoint without its config: the tensors above are all that can be compared
     try:
@@ -46,7 +46,7 @@ def check_resume(runner: Runner, checkpoint: str) -> None:
     trained, now = trained.to_dict(), runner.cfg.to_dict()
     changed = [change for key in RECIPE_KEYS for change in _differences(key, _get(trained, key), _get(now, key))]
     if changed:
-        shown = '; '.join(f'{key}: {_short(old)} -> {_short(new)}' for key, old, new in changed[:4])
+        shown = '; '.join(f'{key}: {short_repr(old, 50)} -> {short_repr(new, 50)}' for key, old, new in changed[:4])
         more = f' (+{len(changed) - 4} more)' if len(changed) > 4 else ''
         raise ConfigError(
             f'--resume {checkpoint}: this config changes what the run was trained with ({shown}{more}); ' +
@@ -76,8 +76,8 @@ def _check_same_tensors(runner: Runner, state_dict: dict, checkpoint: str) -> No
     raise ConfigError(f'--resume {checkpoint}: another architecture: {what}; ' + NEW_RUN.format(path=checkpoint))
 
 
-def _get(cfg, dotted: str):
-    node = cfg.to_dict() if isinstance(cfg, Config) else cfg
+def _get(cfg: dict, dotted: str):
+    node = cfg
     for part in dotted.split('.'):
         if not isinstance(node, dict) or part not in node:
             return None
@@ -95,8 +95,3 @@ def _differences(path: str, old, new) -> Iterator[Tuple[str, object, object]]:
             yield from _differences(f'{path}.{i}', a, b)
     elif old != new:
         yield path, old, new
-
-
-def _short(value, limit: int = 50) -> str:
-    text = repr(value.to_dict() if isinstance(value, Config) else value)
-    return text if len(text) <= limit else text[:limit] + '...'

@@ -259,8 +259,8 @@ def check_test_classes(runner: Runner, checkpoint: str) -> None:
     label. A checkpoint that records no classes is not checked."""
     ckpt = load_checkpoint_file(checkpoint, map_location='cpu', mmap=True)
     meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
-    trained = (meta.get('dataset_meta')
-               or {}).get('classes') if isinstance(meta, dict) and isinstance(meta.get('dataset_meta'), dict) else None
+    dataset_meta = meta.get('dataset_meta') if isinstance(meta, dict) else None
+    trained = dataset_meta.get('classes') if isinstance(dataset_meta, dict) else None
     if not isinstance(trained, (list, tuple)):
         return
     tested = (getattr(runner.test_dataloader.dataset, 'metainfo', None) or {}).get('classes')

@@ -314,8 +314,12 @@ def warn_duplicate_images(train_root: str, other_root: str, split: str) -> Optio
             return hashlib.sha1(f.read()).hexdigest()
 
     wanted = {digest(path): path for same in sizes.values() for path in same}
-    found = [(path, wanted[d]) for path in train if os.path.getsize(path) in sizes for d in [digest(path)]
-             if d in wanted]
+    found = []
+    for path in train:
+        if os.path.getsize(path) in sizes:  # only training files of an evaluation file's size are read
+            match = wanted.get(digest(path))
+            if match:
+                found.append((path, match))
     if found:
         warnings.warn(f'{len(found)} image(s) of the {split} folder {other_root} are also training images (e.g. '
                       f'{found[0][1]} = {found[0][0]}): {split} accuracy then measures memorisation. Remove them '

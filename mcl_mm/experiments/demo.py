@@ -294,6 +294,11 @@ def plot_pretraining(run: DemoRun) -> None:
         losses=['loss_ce_m0', 'loss_ce_m1', 'loss_vcl', 'loss_soft_vcl', 'loss_icl', 'loss_soft_icl'])
 
 
+def data_root_of(workdir: str) -> str:
+    """Where the demo's world is generated (the demo configs read ``data/demo/...`` relative to ``workdir``)."""
+    return osp.join(workdir, 'data', 'demo')
+
+
 def run_demo(out: Optional[str] = None,
              quick: bool = False,
              seeds: Optional[int] = None,
@@ -303,9 +308,8 @@ def run_demo(out: Optional[str] = None,
     documents each argument)."""
     mode = MODES['quick' if quick else 'full']
     run = DemoRun(out=osp.abspath(out or 'outputs/demo'), seeds=seeds or mode['seeds'])
-    data_root = osp.join(workdir, 'data', 'demo')
-    return execute(run, mode, quick, workdir, jobs, plan, lambda: collect(run, mode) + check_published(run, data_root),
-                   'transfer.png, published/')
+    return execute(run, mode, quick, workdir, jobs, plan,
+                   lambda: collect(run, mode) + check_published(run, data_root_of(workdir)), 'transfer.png, published/')
 
 
 def execute(run: DemoRun, mode: dict, quick: bool, workdir: str, jobs: int, make_plan, make_report,
@@ -314,7 +318,7 @@ def execute(run: DemoRun, mode: dict, quick: bool, workdir: str, jobs: int, make
     plan run, the report (``make_report()``: markdown) written to results.md with the host and the time."""
     start = time.time()
     claim_folder(run.out, 'demo')
-    data_root = osp.join(workdir, 'data', 'demo')
+    data_root = data_root_of(workdir)
     run_plan(
         'demo',
         run.out, [lambda: generate_data(data_root, mode, quick)],

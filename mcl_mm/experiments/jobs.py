@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
-from mcl_mm.utils.owned_folders import is_owned, replace_folder
+from mcl_mm.utils.owned_folders import refuse_users_folder, replace_folder
 
 PROGRESS = re.compile(r'(Epoch|Iter)\((train|val|test)\)|Traceback|Error')
 
@@ -104,8 +104,8 @@ def run_jobs(jobs: List[Job],
     log. Ctrl-C stops every job too. ``processes``: from :func:`start_processes` (closed here); default: started
     here when there are jobs."""
     for job in jobs:  # before any job starts: a folder of the user's in the plan is refused, not found half-way
-        if job.work_dir and osp.isdir(job.work_dir) and not is_owned(job.work_dir) and os.listdir(job.work_dir):
-            replace_folder(job.work_dir, f'job {job.tag}')  # raises, naming the folder
+        if job.work_dir:
+            refuse_users_folder(job.work_dir, f'job {job.tag}')
     os.makedirs(log_dir, exist_ok=True)
     threads = str(max(1, (os.cpu_count() or 2) // parallel))
     env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, PYTHONUNBUFFERED='1')

@@ -18,10 +18,12 @@ def is_owned(folder: str) -> bool:
     return osp.isfile(osp.join(folder, STAMP)) and not osp.islink(folder)
 
 
-def _refuse(folder: str, what: str) -> ToolInputError:
-    return ToolInputError(f'{folder} exists and holds files mcl_mm did not write (no {STAMP} stamp in it), so the '
-                          f'{what} will not write there or delete anything in it: give another folder, or move those '
-                          'files away yourself')
+def refuse_users_folder(folder: str, what: str) -> None:
+    """Raise ToolInputError when ``folder`` holds files and not our stamp: it is the user's."""
+    if osp.isdir(folder) and not is_owned(folder) and os.listdir(folder):
+        raise ToolInputError(f'{folder} exists and holds files mcl_mm did not write (no {STAMP} stamp in it), so the '
+                             f'{what} will not write there or delete anything in it: give another folder, or move '
+                             'those files away yourself')
 
 
 def claim_folder(folder: str, what: str) -> str:
@@ -32,8 +34,7 @@ def claim_folder(folder: str, what: str) -> str:
     """
     if osp.lexists(folder) and not osp.isdir(folder):
         raise ToolInputError(f'{folder} is a file, not a folder: the {what} needs a folder there')
-    if osp.isdir(folder) and not is_owned(folder) and os.listdir(folder):
-        raise _refuse(folder, what)
+    refuse_users_folder(folder, what)
     os.makedirs(folder, exist_ok=True)
     if not is_owned(folder):
         with open(osp.join(folder, STAMP), 'w') as f:
@@ -47,9 +48,7 @@ def replace_folder(folder: str, what: str) -> str:
     Raises:
         ToolInputError: ``folder`` holds files and no stamp (it is left as it is).
     """
-    if osp.isdir(folder) and not osp.islink(folder):
-        if is_owned(folder):
-            shutil.rmtree(folder)
-        elif os.listdir(folder):
-            raise _refuse(folder, what)
+    refuse_users_folder(folder, what)
+    if is_owned(folder):
+        shutil.rmtree(folder)
     return claim_folder(folder, what)

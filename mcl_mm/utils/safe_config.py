@@ -156,15 +156,6 @@ def literal_config_text(data: dict, header: str = '') -> str:
             raise UnsafeConfigError(f'the config key {name!r} is not a name a config file can assign')
         lines.append(f'{name} = {_format_literal(value, 0, name)}\n')
     text = header + ''.join(lines)
-    if _plain(config_from_data_text(text, 'the config being written').to_dict()) != _plain(data):
+    if config_from_data_text(text, 'the config being written').to_dict() != data:
         raise UnsafeConfigError('the config being written does not read back as the data it was made from')
     return text
-
-
-def _plain(value: Any) -> Any:
-    """``value`` with every mapping a dict (mmengine's ConfigDict compares by content too, this is for clarity)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_plain(v) for v in value)
-    return value
