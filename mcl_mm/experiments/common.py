@@ -69,8 +69,12 @@ def schedule_options(epochs: int) -> List[str]:
 
 
 def finetune_schedule(task: str, mode: dict) -> List[str]:
-    """--cfg-options setting a fine-tune's budget from ``mode``: ``voc_seg`` (FCN: iterations and warm-up),
-    ``probe`` (the linear probe: epochs, steps at 60 / 80 %) or detection (``coco`` / ``voc_det``: epochs)."""
+    """--cfg-options shortening a fine-tune to ``mode``'s budget where the mode says ``shorten_finetunes`` (the
+    --quick pipeline checks): ``voc_seg`` (FCN: iterations and warm-up), ``probe`` (the linear probe: epochs, steps
+    at 60 / 80 %) or detection (``coco`` / ``voc_det``: epochs). Otherwise none: a measurement runs the fine-tune
+    configs as they are, so that a user running a config gets the recipe the tables show."""
+    if not mode.get('shorten_finetunes'):
+        return []
     if task == 'voc_seg':
         iters, warmup = mode['seg_iters'], mode['seg_warmup']
         return [

@@ -66,17 +66,25 @@ MODES = {
     'full': dict(two_digits=(25, 15), digits_cls=(200, 40), coco=(96, 40), voc=(48, 40, 48), seg=(120, 120),
                  pre_epochs=15, det_epochs=4, seg_iters=600, seg_warmup=60, seeds=3, ssl_epochs=30, probe_epochs=20),
     'quick': dict(two_digits=(2, 1), digits_cls=(24, 10), coco=(8, 4), voc=(4, 4, 4), seg=(8, 4),
-                  pre_epochs=2, det_epochs=1, seg_iters=4, seg_warmup=1, seeds=1, ssl_epochs=1, probe_epochs=1),
+                  pre_epochs=2, det_epochs=1, seg_iters=4, seg_warmup=1,
+                  shorten_finetunes=True, seeds=1, ssl_epochs=1, probe_epochs=1),
 }  # yapf: disable
 
 
-def generate_data(data_root: str, mode: dict, quick: bool) -> None:
-    """The digits world in its real file formats; skipped when the same spec was generated before."""
+def generate_data(data_root: str, mode: dict, quick: bool, draw: int = 0) -> None:
+    """Draw ``draw`` of the digits world in its real file formats; skipped when the same spec was generated
+    before. Every generator of draw ``w`` is seeded ``seed + WORLD_DRAW_STRIDE * w`` (draw 0: the demo's world)."""
     spec = dict(version=3, quick=quick, **{k: mode[k] for k in ('two_digits', 'digits_cls', 'coco', 'voc', 'seg')})
-    cached_world(data_root, spec, lambda: _write_world(data_root, mode), 'demo')
+    if draw:
+        spec['draw'] = draw
+    cached_world(data_root, spec, lambda: _write_world(data_root, mode, WORLD_DRAW_STRIDE * draw), 'demo')
 
 
-def _write_world(data_root: str, mode: dict) -> None:
+# Larger than the number of seeded generators in one world, so that no two draws share a generator's seed.
+WORLD_DRAW_STRIDE = 10
+
+
+def _write_world(data_root: str, mode: dict, offset: int = 0) -> None:
     from mcl_mm.experiments.world import (TWO_DIGIT_WORLD, DigitObjects, make_coco_instances,
                                           make_digit_classification_folder, make_semantic_set, make_voc_detection)
     digits = DigitObjects.classes
@@ -86,7 +94,7 @@ def _write_world(data_root: str, mode: dict) -> None:
         train_per_class=mode['two_digits'][0],
         val_per_class=mode['two_digits'][1],
         image_size=64,
-        seed=0,
+        seed=offset + 0,
         digits_per_image=2,
         **TWO_DIGIT_WORLD)
     make_digit_classification_folder(
@@ -94,7 +102,7 @@ def _write_world(data_root: str, mode: dict) -> None:
         train_per_class=mode['digits_cls'][0],
         val_per_class=mode['digits_cls'][1],
         image_size=32,
-        seed=0)
+        seed=offset + 0)
     # Scenes: training splits from the training writers, evaluation splits from the held-out writers.
     train_digits, val_digits = DigitObjects('train'), DigitObjects('val')
     for split, n, seed, drawer in (('train', mode['coco'][0], 1, train_digits), ('val', mode['coco'][1], 2,
@@ -105,7 +113,7 @@ def _write_world(data_root: str, mode: dict) -> None:
             num_images=n,
             image_size=(96, 128),
             classes=digits,
-            seed=seed,
+            seed=offset + seed,
             img_dir=split,
             drawer=drawer)
     v07, test, v12 = mode['voc']
@@ -120,7 +128,7 @@ def _write_world(data_root: str, mode: dict) -> None:
         },
         image_size=(96, 128),
         class_names=digits,
-        seed=3,
+        seed=offset + 3,
         drawer=train_digits)
     make_voc_detection(
         osp.join(data_root, 'VOCdevkit'), {'VOC2007': {
@@ -128,7 +136,7 @@ def _write_world(data_root: str, mode: dict) -> None:
         }},
         image_size=(96, 128),
         class_names=digits,
-        seed=5,
+        seed=offset + 5,
         drawer=val_digits)
     for split, n, seed, drawer in (('train', mode['seg'][0], 4, train_digits), ('val', mode['seg'][1], 6, val_digits)):
         make_semantic_set(
@@ -136,7 +144,7 @@ def _write_world(data_root: str, mode: dict) -> None:
             'voc12', {split: n},
             image_size=(96, 128),
             num_classes=10,
-            seed=seed,
+            seed=offset + seed,
             drawer=drawer)
 
 

@@ -67,7 +67,8 @@ MODES = {
     'full': dict(two_digits=(25, 15), digits_cls=(200, 40), coco=(0, 0), voc=(48, 40, 48), seg=(120, 120),
                  pre_epochs=15, det_epochs=4, seg_iters=600, seg_warmup=60, probe_epochs=20, seeds=6, repeats=1),
     'quick': dict(two_digits=(2, 1), digits_cls=(24, 10), coco=(0, 0), voc=(4, 4, 4), seg=(8, 4),
-                  pre_epochs=2, det_epochs=1, seg_iters=4, seg_warmup=1, probe_epochs=1, seeds=1, repeats=1),
+                  pre_epochs=2, det_epochs=1, seg_iters=4, seg_warmup=1,
+                  shorten_finetunes=True, probe_epochs=1, seeds=1, repeats=1),
 }  # yapf: disable
 
 
@@ -86,6 +87,12 @@ def _data_options(task: str, data_root: str) -> List[str]:
     ]
 
 
+def world_root(workdir: str, quick: bool, draw: int) -> str:
+    """Where draw ``draw`` of the transfer study's world is generated (draw 0 keeps the first study's folder)."""
+    name = 'study_transfer' + ('_quick' if quick else '') + (f'_w{draw}' if draw else '')
+    return osp.join(osp.abspath(workdir), 'data', name)
+
+
 def backbone_path(out: str, arm: str, seed: int) -> str:
     """Member 0 of a pretrained cohort, as tools/model_converters/extract_backbone.py writes it."""
     return osp.join(out, 'backbones', f'{arm}_s{seed}', 'member0.pth')
@@ -94,6 +101,79 @@ def backbone_path(out: str, arm: str, seed: int) -> str:
 def finetune_dir(out: str, task: str, init: str, seed: int, repeat: int) -> str:
     """The work dir of one fine-tune of the transfer study."""
     return osp.join(out, 'finetune', task, init, f's{seed}', f'r{repeat}')
+
+
+def pretrain_jobs(arm: str,
+                  seed: int,
+                  mode: dict,
+                  data_root: str,
+                  out: str,
+                  skip_finished: bool = False) -> Tuple[List[Job], bool]:
+    """Pretraining arm ``arm`` with seed ``seed`` and extracting its member 0: (the jobs still to run, whether the
+    extracted backbone is already there from a finished run — then no job is returned)."""
+    py, train = sys.executable, osp.join(ROOT, 'tools', 'train.py')
+    extract = osp.join(ROOT, 'tools', 'model_converters', 'extract_backbone.py')
+    work = osp.join(out, 'pretrain', arm, f's{seed}')
+    pretrain = Job(
+        f'pretrain/{arm}/s{seed}',
+        [
+            py, train,
+            osp.join(ROOT, ARMS[arm][1]), '--work-dir', work, '--cfg-options', f'data_root={data_root}/two_digits',
+            f'randomness.seed={seed}', *schedule_options(mode['pre_epochs'])
+        ],
+        cost=2.4 * mode['pre_epochs'] / 15,  # minutes on one core (the demo's, measured), for the ETA
+        work_dir=work)
+    pretrained = skip_finished and finished(work, ['cohort/ensemble/top1'])
+    extraction = Job(
+        f'extract/{arm}/s{seed}', [
+            py, extract,
+            osp.join(work, f'epoch_{mode["pre_epochs"]}.pth'),
+            backbone_path(out, arm, seed), '--member', '0'
+        ],
+        cost=0.3,
+        deps=[] if pretrained else [pretrain.tag],
+        work_dir=osp.dirname(backbone_path(out, arm, seed)))
+    if pretrained and osp.exists(backbone_path(out, arm, seed)):
+        return [], True
+    return ([] if pretrained else [pretrain]) + [extraction], False
+
+
+def finetune_job(task: str,
+                 init: str,
+                 seed: int,
+                 work: str,
+                 tag: str,
+                 data_root: str,
+                 out: str,
+                 options: Sequence[str],
+                 deps: Sequence[str],
+                 tune_seed: Optional[int] = None) -> Job:
+    """One fine-tune of ``task``'s config from member 0 of ``init`` pretrained with ``seed`` (or random weights),
+    with fine-tune seed ``tune_seed`` (default ``seed``); ``options``: further --cfg-options (the frozen
+    backbone, a calibration recipe)."""
+    config = TASKS[task][0]
+    if init == 'random':
+        init_opts = ['model.backbone.init_cfg=None']
+    else:
+        init_opts = [
+            f'model.backbone.init_cfg.checkpoint={backbone_path(out, init, seed)}',
+            'model.backbone.init_cfg.prefix=None'
+        ]
+    return Job(
+        tag, [
+            sys.executable,
+            osp.join(ROOT, 'tools', 'train.py'),
+            osp.join(ROOT, config), '--work-dir', work, '--cfg-options',
+            f'randomness.seed={seed if tune_seed is None else tune_seed}', *init_opts, *_data_options(task, data_root),
+            *options
+        ],
+        cost=FINETUNE_COST[task.replace('_frozen', '')],
+        deps=list(deps),
+        work_dir=work)
+
+
+# Minutes of one fine-tune at the configured budget on one core (measured, for the ETA).
+FINETUNE_COST = {'voc_det': 0.65, 'voc_seg': 1.1, 'probe': 0.5}
 
 
 def plan(mode: dict,
@@ -105,67 +185,27 @@ def plan(mode: dict,
          skip_finished: bool = False) -> List[Job]:
     """Pretraining, extraction and fine-tune jobs; ``skip_finished`` leaves out the ones whose results exist (a
     dependency on a left-out job is dropped with it)."""
-    py, train = sys.executable, osp.join(ROOT, 'tools', 'train.py')
-    extract = osp.join(ROOT, 'tools', 'model_converters', 'extract_backbone.py')
-    jobs, skipped = [], set()
+    jobs, ready = [], set()  # ready: backbones extracted by an earlier, finished invocation
     for seed in seeds:
-        for arm, (_, config) in ARMS.items():
-            work = osp.join(out, 'pretrain', arm, f's{seed}')
-            pretrain = Job(
-                f'pretrain/{arm}/s{seed}',
-                [
-                    py, train,
-                    osp.join(ROOT, config), '--work-dir', work, '--cfg-options', f'data_root={data_root}/two_digits',
-                    f'randomness.seed={seed}', *schedule_options(mode['pre_epochs'])
-                ],
-                cost=2.4 * mode['pre_epochs'] / 15,  # minutes on one core (the demo's, measured), for the ETA
-                work_dir=work)
-            pretrained = skip_finished and finished(work, ['cohort/ensemble/top1'])
-            extraction = Job(
-                f'extract/{arm}/s{seed}', [
-                    py, extract,
-                    osp.join(work, f'epoch_{mode["pre_epochs"]}.pth'),
-                    backbone_path(out, arm, seed), '--member', '0'
-                ],
-                cost=0.3,
-                deps=[] if pretrained else [pretrain.tag],
-                work_dir=osp.dirname(backbone_path(out, arm, seed)))
-            extracted = pretrained and osp.exists(backbone_path(out, arm, seed))
-            for job, done in ((pretrain, pretrained), (extraction, extracted)):
-                if done:
-                    skipped.add(job.tag)
-                else:
-                    jobs.append(job)
+        for arm in ARMS:
+            todo, done = pretrain_jobs(arm, seed, mode, data_root, out, skip_finished)
+            jobs += todo
+            if done:
+                ready.add(f'extract/{arm}/s{seed}')
     for seed in seeds:
         for repeat in range(repeats):
             for task in tasks:
-                config, options, metric, _, _ = TASKS[task]
-                cost = {'voc_det': 0.65, 'voc_seg': 1.1, 'probe': 0.5}[task.replace('_frozen', '')]
+                metric, options = TASKS[task][2], TASKS[task][1]
                 for init in INITS:
                     work = finetune_dir(out, task, init, seed, repeat)
-                    tag = f'finetune/{task}/{init}/s{seed}/r{repeat}'
                     deps = [] if init == 'random' else [f'extract/{init}/s{seed}']
                     # kept only when its backbone is the one it was trained from (not extracted again)
-                    if skip_finished and all(d in skipped for d in deps) and finished(work, [metric]):
+                    if skip_finished and all(d in ready for d in deps) and finished(work, [metric]):
                         continue
-                    if init == 'random':
-                        init_opts = ['model.backbone.init_cfg=None']
-                    else:
-                        init_opts = [
-                            f'model.backbone.init_cfg.checkpoint={backbone_path(out, init, seed)}',
-                            'model.backbone.init_cfg.prefix=None'
-                        ]
                     jobs.append(
-                        Job(tag, [
-                            py, train,
-                            osp.join(ROOT, config), '--work-dir', work, '--cfg-options',
-                            f'randomness.seed={finetune_seed(seed, repeat)}', *init_opts,
-                            *_data_options(task, data_root), *options,
-                            *finetune_schedule(task.replace('_frozen', ''), mode)
-                        ],
-                            cost=cost,
-                            deps=[d for d in deps if d not in skipped],
-                            work_dir=work))
+                        finetune_job(task, init, seed, work, f'finetune/{task}/{init}/s{seed}/r{repeat}', data_root,
+                                     out, [*options, *finetune_schedule(task.replace('_frozen', ''), mode)],
+                                     [d for d in deps if d not in ready], finetune_seed(seed, repeat)))
     return jobs
 
 
@@ -327,8 +367,9 @@ def run_transfer_study(out: str,
                        docs: Optional[str] = None,
                        workdir: str = ROOT,
                        skip_finished: bool = False,
-                       collect_only: bool = False) -> str:
-    """Generate the world, train the plan, tabulate and plot; returns the results markdown."""
+                       collect_only: bool = False,
+                       draw: int = 0) -> str:
+    """Generate draw ``draw`` of the world, train the plan, tabulate and plot; returns the results markdown."""
     mode_name = 'quick' if quick else 'full'
     mode = MODES[mode_name]
     seed_list = list(range(seeds or mode['seeds']))
@@ -338,8 +379,8 @@ def run_transfer_study(out: str,
     claim_folder(out, 'transfer study')
     start, timing = time.time(), osp.join(out, 'timing.json')
     if not collect_only:
-        data_root = osp.join(osp.abspath(workdir), 'data', 'study_transfer' + ('_quick' if quick else ''))
-        run_plan('transfer-study', out, [lambda: generate_data(data_root, mode, quick)],
+        data_root = world_root(workdir, quick, draw)
+        run_plan('transfer-study', out, [lambda: generate_data(data_root, mode, quick, draw)],
                  lambda: plan(mode, seed_list, repeats, task_list, data_root, out, skip_finished), jobs)
         earlier = json.load(open(timing))['minutes'] if skip_finished and osp.exists(timing) else 0.0
         with open(timing, 'w') as f:
