@@ -4,6 +4,7 @@ enough seeds to see it? Every run is an ordinary tools/train.py run of a config 
     python tools/study.py [--world-draws 2] [--seeds 5] [--arms independent,dml,mcl] [--jobs 2]
                           [--out outputs/study] [--docs docs/study] [--ablation] [--skip-finished]
                           [--draws 1 --merge-results docs/study/results.csv]   # one draw per session, pooled
+    python tools/study.py --transfer --calibrate [--tasks voc_det,voc_seg] [--out outputs/transfer_calibration]
     python tools/study.py --transfer [--seeds N] [--repeats R] [--tasks ...] [--out outputs/study_transfer]
                           [--docs docs/study/transfer] [--skip-finished]
 
@@ -23,6 +24,7 @@ MCL-pretrained backbone transfer better? see that module); this script parses th
 import argparse
 
 from mcl_mm.experiments.study import ABLATIONS, ARMS, DEFAULT_ARMS, run_study
+from mcl_mm.experiments.transfer_calibration import run_calibration
 from mcl_mm.experiments.transfer_study import TASKS, run_transfer_study
 from mcl_mm.utils.cli import positive_int, run_tool
 from mcl_mm.utils.paths import project_root
@@ -37,6 +39,11 @@ def main(argv=None):
         action='store_true',
         help='the transfer study instead: independent / DML / MCL pretraining -> member 0 fine-tuned and frozen on '
         'VOC detection and segmentation, and a linear probe (mcl_mm/experiments/transfer_study.py)')
+    parser.add_argument(
+        '--calibrate',
+        action='store_true',
+        help='with --transfer: calibrate the detection / segmentation fine-tune recipes on the calibration draw '
+        '(mcl_mm/experiments/transfer_calibration.py); finished runs in --out are kept')
     parser.add_argument('--quick', action='store_true', help='tiny world, 2 epochs, 2 draws x 1 seed: a pipeline check')
     parser.add_argument('--world-draws', type=positive_int, help='draws of the generated world (full and quick: 2)')
     parser.add_argument(
@@ -73,6 +80,9 @@ def main(argv=None):
         help='keep the runs in --out that already finished; train only the missing ones')
     parser.add_argument('--collect-only', action='store_true', help='tabulate finished runs in --out, train none')
     args = vars(parser.parse_args(argv))
+    calibrate = args.pop('calibrate')
+    if calibrate and not args['transfer']:
+        parser.error('--calibrate: an option of --transfer (python tools/study.py --transfer --calibrate)')
     if args.pop('transfer'):
         wrong = [
             f'--{k.replace("_", "-")}'
@@ -80,6 +90,20 @@ def main(argv=None):
         ]
         if wrong:
             parser.error(f'{", ".join(wrong)}: not options of --transfer (its arms are fixed: independent, DML, MCL)')
+        if calibrate:
+            wrong = [
+                f'--{k.replace("_", "-")}' for k in ('seeds', 'repeats', 'skip_finished', 'collect_only') if args[k]
+            ]
+            if wrong:
+                parser.error(f'{", ".join(wrong)}: not options of --calibrate (its seeds are fixed; it always keeps '
+                             'finished runs)')
+            run_tool(
+                'study.py',
+                run_calibration,
+                out=args['out'] or 'outputs/transfer_calibration',
+                **{k: args[k]
+                   for k in ('quick', 'tasks', 'jobs', 'docs', 'workdir')})
+            return
         kept = ('quick', 'seeds', 'repeats', 'tasks', 'jobs', 'docs', 'workdir', 'skip_finished', 'collect_only')
         run_tool(
             'study.py', run_transfer_study, out=args['out'] or 'outputs/study_transfer', **{k: args[k]
