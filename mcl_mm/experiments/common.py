@@ -1,6 +1,7 @@
-"""What the demo, the study and the transfer study share: the cached generated world, "did this run finish", the
-schedules they pass to the configs, and the opening of a driver (start the job processes, generate the data, run
-the plan). Changing how the experiments run means editing this file."""
+"""What the demo, the study and the transfer study share: the cached generated world (the demo's world, which the
+transfer study and its calibration draw again, among them), "did this run finish", the schedules they pass to the
+configs, and the opening of a driver (start the job processes, generate the data, run the plan). Changing how the
+experiments run means editing this file."""
 import json
 import os.path as osp
 import time
@@ -29,6 +30,83 @@ def cached_world(data_root: str, spec: dict, generate: Callable[[], None], name:
     with open(stamp, 'w') as f:
         json.dump(spec, f)
     print(f'[{name}] data: generated {data_root} in {time.time() - start:.0f} s')
+
+
+def generate_demo_world(data_root: str, mode: dict, quick: bool, draw: int = 0) -> None:
+    """Draw ``draw`` of the digits world in its real file formats; skipped when the same spec was generated
+    before. Every generator of draw ``w`` is seeded ``seed + WORLD_DRAW_STRIDE * w`` (draw 0: the demo's world)."""
+    spec = dict(version=3, quick=quick, **{k: mode[k] for k in ('two_digits', 'digits_cls', 'coco', 'voc', 'seg')})
+    if draw:
+        spec['draw'] = draw
+    cached_world(data_root, spec, lambda: _write_world(data_root, mode, WORLD_DRAW_STRIDE * draw), 'demo')
+
+
+# Larger than the number of seeded generators in one world, so that no two draws share a generator's seed.
+WORLD_DRAW_STRIDE = 10
+
+
+def _write_world(data_root: str, mode: dict, offset: int = 0) -> None:
+    from .world import (TWO_DIGIT_WORLD, DigitObjects, make_coco_instances, make_digit_classification_folder,
+                        make_semantic_set, make_voc_detection)
+    digits = DigitObjects.classes
+    # Pretraining: the study's two-digit world at 64 px (configs/demo/mcl_resnet18w16x2_1xb64-15e_two-digits.py).
+    make_digit_classification_folder(
+        osp.join(data_root, 'two_digits'),
+        train_per_class=mode['two_digits'][0],
+        val_per_class=mode['two_digits'][1],
+        image_size=64,
+        seed=offset + 0,
+        digits_per_image=2,
+        **TWO_DIGIT_WORLD)
+    make_digit_classification_folder(
+        osp.join(data_root, 'digits_cls'),
+        train_per_class=mode['digits_cls'][0],
+        val_per_class=mode['digits_cls'][1],
+        image_size=32,
+        seed=offset + 0)
+    # Scenes: training splits from the training writers, evaluation splits from the held-out writers.
+    train_digits, val_digits = DigitObjects('train'), DigitObjects('val')
+    for split, n, seed, drawer in (('train', mode['coco'][0], 1, train_digits), ('val', mode['coco'][1], 2,
+                                                                                 val_digits)):
+        make_coco_instances(
+            osp.join(data_root, 'coco'),
+            split,
+            num_images=n,
+            image_size=(96, 128),
+            classes=digits,
+            seed=offset + seed,
+            img_dir=split,
+            drawer=drawer)
+    v07, test, v12 = mode['voc']
+    make_voc_detection(
+        osp.join(data_root, 'VOCdevkit'), {
+            'VOC2007': {
+                'trainval': v07
+            },
+            'VOC2012': {
+                'trainval': v12
+            }
+        },
+        image_size=(96, 128),
+        class_names=digits,
+        seed=offset + 3,
+        drawer=train_digits)
+    make_voc_detection(
+        osp.join(data_root, 'VOCdevkit'), {'VOC2007': {
+            'test': test
+        }},
+        image_size=(96, 128),
+        class_names=digits,
+        seed=offset + 5,
+        drawer=val_digits)
+    for split, n, seed, drawer in (('train', mode['seg'][0], 4, train_digits), ('val', mode['seg'][1], 6, val_digits)):
+        make_semantic_set(
+            osp.join(data_root, 'VOCdevkit', 'VOC2012'),
+            'voc12', {split: n},
+            image_size=(96, 128),
+            num_classes=10,
+            seed=offset + seed,
+            drawer=drawer)
 
 
 def finished(work_dir: str, keys: Sequence[str]) -> bool:

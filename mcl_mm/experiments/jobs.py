@@ -40,13 +40,13 @@ class Job:
 
 class _Processes:
     """Starts jobs as children of a zygote (one interpreter that imported the stack once, see
-    :mod:`mcl_mm.experiments.zygote`), or as new interpreters where ``MCL_MM_NO_ZYGOTE=1``."""
+    :mod:`mcl_mm.utils.zygote`), or as new interpreters where ``MCL_MM_NO_ZYGOTE=1``."""
 
     def __init__(self, log_dir: str):
         self.zygote = None
         self.popen = {}
         if os.environ.get('MCL_MM_NO_ZYGOTE') != '1':
-            from .zygote import Zygote
+            from mcl_mm.utils.zygote import Zygote
             os.makedirs(log_dir, exist_ok=True)
             self.zygote = Zygote(osp.join(log_dir, 'zygote.log'), wait=False)
 

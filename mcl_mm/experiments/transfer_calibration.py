@@ -34,8 +34,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mcl_mm.utils.errors import RunRecordError, ToolInputError
 from mcl_mm.utils.logs import last_metrics
 from mcl_mm.utils.owned_folders import claim_folder
-from .common import finished
-from .demo import generate_data
+from .common import finished, generate_demo_world
 from .jobs import Job, host_description, run_jobs
 from .transfer_study import MODES, ROOT, TASKS, finetune_job, pretrain_jobs, world_root
 
@@ -363,7 +362,7 @@ def run_calibration(out: str,
     claim_folder(out, 'transfer calibration')
     start, timing = time.time(), osp.join(out, 'timing.json')
     data_root = world_root(workdir, quick, CALIBRATION_DRAW)
-    generate_data(data_root, mode, quick, CALIBRATION_DRAW)
+    generate_demo_world(data_root, mode, quick, CALIBRATION_DRAW)
     calibration = Calibration(out, data_root, mode, grid, jobs)
     calibration.pretrain()
     outcomes = OrderedDict((task, calibration.task(task)) for task in task_list)

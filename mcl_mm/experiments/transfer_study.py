@@ -31,8 +31,7 @@ from mcl_mm.utils.errors import RunRecordError, ToolInputError
 from mcl_mm.utils.logs import last_metrics
 from mcl_mm.utils.owned_folders import claim_folder
 from mcl_mm.utils.paths import project_root
-from .common import finetune_schedule, finished, run_plan, schedule_options
-from .demo import generate_data
+from .common import finetune_schedule, finished, generate_demo_world, run_plan, schedule_options
 from .jobs import Job, host_description
 from .report import (markdown_table, paired_difference_plot, paired_table, seed_rows, seed_scatter, t_quantile_975,
                      write_long_csv)
@@ -380,7 +379,7 @@ def run_transfer_study(out: str,
     start, timing = time.time(), osp.join(out, 'timing.json')
     if not collect_only:
         data_root = world_root(workdir, quick, draw)
-        run_plan('transfer-study', out, [lambda: generate_data(data_root, mode, quick, draw)],
+        run_plan('transfer-study', out, [lambda: generate_demo_world(data_root, mode, quick, draw)],
                  lambda: plan(mode, seed_list, repeats, task_list, data_root, out, skip_finished), jobs)
         earlier = json.load(open(timing))['minutes'] if skip_finished and osp.exists(timing) else 0.0
         with open(timing, 'w') as f:

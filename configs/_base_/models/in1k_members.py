@@ -16,7 +16,7 @@ resnet50 = dict(
     head=dict(in1k_cls_head, in_channels=2048))
 # mmpretrain's ShuffleNetV2 1.0x is the authors' ShuffleNetV2_1x_imagenet block for block (3x3/2 stem to 24 +
 # max-pool, stages of 4 / 8 / 4 blocks at 116 / 232 / 464, 1x1 conv to 1024): 2,278,604 parameters with the
-# 1000-class classifier, as theirs and torchvision's shufflenet_v2_x1_0 (tests/test_fidelity.py).
+# 1000-class classifier, as theirs and torchvision's shufflenet_v2_x1_0 (tests/test_configs/test_fidelity.py).
 shufflenetv2_1x = dict(
     backbone=dict(type='ShuffleNetV2', widen_factor=1.0, out_indices=(3, )),
     neck=gap_neck,
