@@ -18,7 +18,7 @@ study: install
 # The transfer study (docs/study/transfer/): pretrained members fine-tuned and frozen on VOC detection and
 # segmentation, and a linear probe; budgets and seeds in docs/study/transfer/README.md.
 study-transfer: install
-	$(PYTHON) tools/study.py --transfer --out outputs/study_transfer --docs docs/study/transfer $(STUDY_ARGS)
+	$(PYTHON) tools/study.py --transfer --out outputs/study_transfer --docs docs/study/transfer/measurement $(STUDY_ARGS)
 
 # pytest-xdist: one worker per core (at most 4); tool runs are forked from a pre-imported interpreter
 # (mcl_mm/experiments/zygote.py). Tests marked `root` mount a small tmpfs; CI runs as root.

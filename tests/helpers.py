@@ -55,6 +55,15 @@ def run_tool(script, *args, timeout=900, expect_ok=True, env=None, cwd=REPO):
 
 
 BANK = 'memory=dict(num_samples=32, neg_k=16)'
+# The generated image folder's loaders as config text (the config around it sets data_root and the pipelines).
+FOLDER_LOADERS = """train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
+    dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='train', pipeline=train_pipeline,
+                 _delete_=True))
+val_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
+    dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='val', pipeline=test_pipeline,
+                 _delete_=True))
+test_dataloader = val_dataloader
+"""
 # A small MCL config on the generated image folder; {model_extra} holds the memory settings (or memory=None).
 COHORT_TEST_CONFIG = """
 _base_ = '{base}'
@@ -68,14 +77,7 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
-train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
-    dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='train', pipeline=train_pipeline,
-                 _delete_=True))
-val_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
-    dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='val', pipeline=test_pipeline,
-                 _delete_=True))
-test_dataloader = val_dataloader
-val_evaluator = dict(topk=(1, ))
+""" + FOLDER_LOADERS + """val_evaluator = dict(topk=(1, ))
 test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=0.01))
 train_cfg = dict(max_epochs={epochs}, val_interval=1)

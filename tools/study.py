@@ -5,8 +5,9 @@ enough seeds to see it? Every run is an ordinary tools/train.py run of a config 
                           [--out outputs/study] [--docs docs/study] [--ablation] [--skip-finished]
                           [--draws 1 --merge-results docs/study/results.csv]   # one draw per session, pooled
     python tools/study.py --transfer --calibrate [--tasks voc_det,voc_seg] [--out outputs/transfer_calibration]
-    python tools/study.py --transfer [--seeds N] [--repeats R] [--tasks ...] [--out outputs/study_transfer]
-                          [--docs docs/study/transfer] [--skip-finished]
+    python tools/study.py --transfer [--world-draws 2] [--seeds 5] [--repeats R] [--tasks ...] [--skip-finished]
+                          [--out outputs/study_transfer] [--docs docs/study/transfer/measurement]
+                          [--draws 2 --merge-results docs/study/transfer/measurement/results.csv]
 
 The plans, tables and plots live in mcl_mm/experiments/study.py and transfer_study.py (``--transfer``: does an
 MCL-pretrained backbone transfer better? see that module); this script parses the command line.
@@ -45,18 +46,21 @@ def main(argv=None):
         help='with --transfer: calibrate the detection / segmentation fine-tune recipes on the calibration draw '
         '(mcl_mm/experiments/transfer_calibration.py); finished runs in --out are kept')
     parser.add_argument('--quick', action='store_true', help='tiny world, 2 epochs, 2 draws x 1 seed: a pipeline check')
-    parser.add_argument('--world-draws', type=positive_int, help='draws of the generated world (full and quick: 2)')
+    parser.add_argument(
+        '--world-draws',
+        type=positive_int,
+        help='draws of the generated world (full and quick: 2; --transfer: 2 and 1, draws 1, 2, ...)')
     parser.add_argument(
         '--draws',
-        help='train and tabulate only these draws, e.g. 1 (draw w keeps its seeds: w*seeds ... (w+1)*seeds-1); with '
-        '--merge-results, one draw per session still pools')
+        help='train and tabulate only these draws, e.g. 1 (draw w keeps its seeds: w*seeds ... (w+1)*seeds-1; '
+        '--transfer: (w-1)*seeds ... w*seeds-1); with --merge-results, one draw per session still pools')
     parser.add_argument(
         '--merge-results',
         metavar='RESULTS_CSV',
         help="add the draws an earlier invocation tabulated (its results.csv and the world_draws.json beside it, "
-        "e.g. docs/study/results.csv) to this one's tables: per draw and pooled")
-    parser.add_argument(
-        '--seeds', type=positive_int, help='seeds per arm and draw (full: 5, quick: 1; --transfer: per arm)')
+        "e.g. docs/study/results.csv; --transfer: the repeats.csv beside it) to this one's tables: per draw and "
+        "pooled")
+    parser.add_argument('--seeds', type=positive_int, help='seeds per arm and draw (full: 5, quick: 1)')
     parser.add_argument('--repeats', type=positive_int, help='--transfer: fine-tunes per pretrained member and task')
     parser.add_argument('--tasks', help=f'--transfer: comma-separated subset of {",".join(TASKS)} (default: all)')
     parser.add_argument(
@@ -84,19 +88,18 @@ def main(argv=None):
     if calibrate and not args['transfer']:
         parser.error('--calibrate: an option of --transfer (python tools/study.py --transfer --calibrate)')
     if args.pop('transfer'):
-        wrong = [
-            f'--{k.replace("_", "-")}'
-            for k in ('world_draws', 'arms', 'arm_seeds', 'ablation', 'draws', 'merge_results') if args[k]
-        ]
+        wrong = [f'--{k.replace("_", "-")}' for k in ('arms', 'arm_seeds', 'ablation') if args[k]]
         if wrong:
             parser.error(f'{", ".join(wrong)}: not options of --transfer (its arms are fixed: independent, DML, MCL)')
         if calibrate:
             wrong = [
-                f'--{k.replace("_", "-")}' for k in ('seeds', 'repeats', 'skip_finished', 'collect_only') if args[k]
+                f'--{k.replace("_", "-")}'
+                for k in ('seeds', 'repeats', 'skip_finished', 'collect_only', 'world_draws', 'draws', 'merge_results')
+                if args[k]
             ]
             if wrong:
-                parser.error(f'{", ".join(wrong)}: not options of --calibrate (its seeds are fixed; it always keeps '
-                             'finished runs)')
+                parser.error(f'{", ".join(wrong)}: not options of --calibrate (its draw and seeds are fixed; it always '
+                             'keeps finished runs)')
             run_tool(
                 'study.py',
                 run_calibration,
@@ -104,7 +107,8 @@ def main(argv=None):
                 **{k: args[k]
                    for k in ('quick', 'tasks', 'jobs', 'docs', 'workdir')})
             return
-        kept = ('quick', 'seeds', 'repeats', 'tasks', 'jobs', 'docs', 'workdir', 'skip_finished', 'collect_only')
+        kept = ('quick', 'seeds', 'repeats', 'tasks', 'jobs', 'docs', 'workdir', 'skip_finished', 'collect_only',
+                'world_draws', 'draws', 'merge_results')
         run_tool(
             'study.py', run_transfer_study, out=args['out'] or 'outputs/study_transfer', **{k: args[k]
                                                                                             for k in kept})

@@ -5,9 +5,10 @@ experiments run means editing this file."""
 import json
 import os.path as osp
 import time
+from collections import OrderedDict
 from typing import Callable, List, Optional, Sequence
 
-from mcl_mm.utils.errors import RunRecordError
+from mcl_mm.utils.errors import RunRecordError, ToolInputError
 from mcl_mm.utils.logs import run_status
 from mcl_mm.utils.owned_folders import replace_folder
 from mcl_mm.utils.paths import project_root
@@ -107,6 +108,34 @@ def _write_world(data_root: str, mode: dict, offset: int = 0) -> None:
             num_classes=10,
             seed=offset + seed,
             drawer=drawer)
+
+
+def select_draws(draws: 'OrderedDict[int, List[int]]', only: Optional[str]) -> 'OrderedDict[int, List[int]]':
+    """``draws`` restricted to ``only`` (``'1'``, ``'0,1'``; None: all), keeping each draw's seeds."""
+    if not only:
+        return draws
+    try:
+        chosen = [int(d) for d in only.split(',')]
+    except ValueError:
+        raise ToolInputError(f'--draws takes draw numbers such as 1 or 0,1, got {only!r}') from None
+    unknown = [d for d in chosen if d not in draws]
+    if unknown:
+        raise ToolInputError(f'--draws {only}: no draw {unknown}; this study has draws {list(draws)} '
+                             '(--world-draws sets how many)')
+    return OrderedDict((d, draws[d]) for d in chosen)
+
+
+def check_disjoint_draws(draws, earlier) -> None:
+    """--merge-results pools draws of two invocations: refused when a draw or a seed is in both (``draws`` and
+    ``earlier``: draw -> its seeds)."""
+    both = sorted(set(earlier) & set(draws))
+    if both:
+        raise ToolInputError(f'--merge-results: draw(s) {both} are also in this run; pass --draws with the other '
+                             'draws only')
+    seeds = sorted({s for v in earlier.values() for s in v} & {s for v in draws.values() for s in v})
+    if seeds:  # a different --seeds count shifts every draw's seeds; pairing across invocations would break
+        raise ToolInputError(f'--merge-results: seed(s) {seeds} are in both; use the --seeds the earlier '
+                             'invocation used')
 
 
 def finished(work_dir: str, keys: Sequence[str]) -> bool:

@@ -210,6 +210,13 @@ def paired_table(per_seed: Dict[str, Dict[str, Dict[int, float]]],
     return '\n'.join(lines) + '\n'
 
 
+def restrict_seeds(per_seed: Dict[str, Dict[str, Dict[int, float]]], seeds: Sequence[int]):
+    """``per_seed`` (arm -> metric -> {seed: value}) restricted to ``seeds`` (one world draw of a study)."""
+    return OrderedDict((arm,
+                        OrderedDict((m, OrderedDict((s, v) for s, v in values.items() if s in seeds))
+                                    for m, values in metrics.items())) for arm, metrics in per_seed.items())
+
+
 def write_long_csv(per_seed: Dict[str, Dict[str, Dict[int, float]]], path: str) -> None:
     """One row per arm x seed x metric: ``arm,seed,metric,value``."""
     with open(path, 'w', newline='') as f:

@@ -30,9 +30,10 @@ from mcl_mm.utils.errors import RunRecordError, ToolInputError
 from mcl_mm.utils.logs import scalar_records
 from mcl_mm.utils.owned_folders import claim_folder
 from mcl_mm.utils.paths import project_root
-from .common import cached_world, finished, run_plan, schedule_options
+from .common import cached_world, check_disjoint_draws, finished, run_plan, schedule_options, select_draws
 from .jobs import Job, host_description
-from .report import markdown_table, paired_difference_plot, paired_table, seed_rows, seed_scatter, write_long_csv
+from .report import (markdown_table, paired_difference_plot, paired_table, restrict_seeds, seed_rows, seed_scatter,
+                     write_long_csv)
 
 ROOT = project_root()
 
@@ -92,21 +93,6 @@ def seeds_of_draws(world_draws: int, seeds: int) -> 'OrderedDict[int, List[int]]
     return OrderedDict((w, list(range(w * seeds, (w + 1) * seeds))) for w in range(world_draws))
 
 
-def select_draws(draws: 'OrderedDict[int, List[int]]', only: Optional[str]) -> 'OrderedDict[int, List[int]]':
-    """``draws`` restricted to ``only`` (``'1'``, ``'0,1'``; None: all), keeping each draw's seeds."""
-    if not only:
-        return draws
-    try:
-        chosen = [int(d) for d in only.split(',')]
-    except ValueError:
-        raise ToolInputError(f'--draws takes draw numbers such as 1 or 0,1, got {only!r}') from None
-    unknown = [d for d in chosen if d not in draws]
-    if unknown:
-        raise ToolInputError(f'--draws {only}: no draw {unknown}; this study has draws {list(draws)} '
-                             '(--world-draws sets how many)')
-    return OrderedDict((d, draws[d]) for d in chosen)
-
-
 def load_results(results_csv: str) -> Tuple['OrderedDict[int, List[int]]', List[dict]]:
     """An earlier invocation's tables: (draw -> seeds from the world_draws.json beside it, the results.csv rows).
     Read before anything is trained or written, so a wrong file fails at once."""
@@ -122,23 +108,12 @@ def load_results(results_csv: str) -> Tuple['OrderedDict[int, List[int]]', List[
     return earlier, rows
 
 
-def _check_disjoint(draws, earlier) -> None:
-    both = sorted(set(earlier) & set(draws))
-    if both:
-        raise ToolInputError(f'--merge-results: draw(s) {both} are also in this run; pass --draws with the other '
-                             'draws only')
-    seeds = sorted({s for v in earlier.values() for s in v} & {s for v in draws.values() for s in v})
-    if seeds:  # a different --seeds count shifts every draw's seeds; pairing across invocations would break
-        raise ToolInputError(f'--merge-results: seed(s) {seeds} are in both; use the --seeds the earlier '
-                             'invocation used')
-
-
 def merge_earlier(table, draws: 'OrderedDict[int, List[int]]', earlier: 'OrderedDict[int, List[int]]',
                   rows: List[dict]) -> 'OrderedDict[int, List[int]]':
     """Add the draws an earlier invocation tabulated (:func:`load_results`) to ``table`` in place, so that a
     study can be run one draw per session and still be pooled; returns every draw with its seeds. A draw in
     both is an error: which of the two is meant cannot be known."""
-    _check_disjoint(draws, earlier)
+    check_disjoint_draws(draws, earlier)
     seeds = {seed for values in earlier.values() for seed in values}
     for row in rows:
         seed = int(row['seed'])
@@ -334,13 +309,6 @@ def _failed_lines(table, labels, draws: 'OrderedDict[int, List[int]]') -> List[s
     ]
 
 
-def _subset(table, seeds: Sequence[int]):
-    """The table restricted to some seeds (one world draw)."""
-    return OrderedDict((arm,
-                        OrderedDict((m, OrderedDict((s, v) for s, v in values.items() if s in seeds))
-                                    for m, values in metrics.items())) for arm, metrics in table.items())
-
-
 def markdown(table,
              arms,
              draws: 'OrderedDict[int, List[int]]',
@@ -366,7 +334,7 @@ def markdown(table,
         markdown_table(seed_rows(table, labels), METRICS, first_column='arm')
     ]
     headline = OrderedDict((m, METRICS[m]) for m in HEADLINE)
-    views = [(f'draw {d} (seeds {s[0]}–{s[-1]})', _subset(table, s)) for d, s in draws.items()]
+    views = [(f'draw {d} (seeds {s[0]}–{s[-1]})', restrict_seeds(table, s)) for d, s in draws.items()]
     if len(draws) > 1:
         views.append((f'pooled over the {len(draws)} draws', table))
     for reference in ('independent', 'dml'):
@@ -498,7 +466,7 @@ def run_study(out: str,
     draws = select_draws(seeds_of_draws(world_draws or mode['world_draws'], seeds or mode['seeds']), only)
     earlier = load_results(merge_results) if merge_results else None  # fails now, not after hours of training
     if earlier:
-        _check_disjoint(draws, earlier[0])
+        check_disjoint_draws(draws, earlier[0])
     capped = parse_arm_seeds(arm_seeds)
     out = osp.abspath(out)
     claim_folder(out, 'study')

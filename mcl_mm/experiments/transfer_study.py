@@ -1,21 +1,24 @@
 """The transfer study: is a backbone pretrained with MCL a better start for detection and segmentation than one
 trained independently or with DML? Every run is an ordinary tools/train.py run of a config in configs/demo/.
 
-1. generates (once; cached) the demo's world: the two-digit numbers at 64 px for pretraining, and Pascal VOC
-   format detection and segmentation scenes plus a single-digit image folder (tasks the pretraining never saw),
-   evaluation splits from held-out writers;
+1. generates (once; cached) draws of the demo's world (:func:`seeds_of_draws`; every generator of draw ``d``
+   seeded by ``d``): the two-digit numbers at 64 px for pretraining, and Pascal VOC format detection and
+   segmentation scenes plus a single-digit image folder (tasks the pretraining never saw), evaluation splits from
+   held-out writers;
 2. pretrains each arm (independent, DML, MCL: ResNet-18 at 1/4 width x 2, the in-batch recipe of the evidence
-   study; identical data, schedule and hyper-parameters, only the objective differs) for every seed, and
-   extracts member 0;
+   study; identical data, schedule and hyper-parameters, only the objective differs) for every seed of every
+   draw, and extracts member 0;
 3. starts every downstream task from member 0 of every pretrained cohort and from random weights, ``repeats``
    times (fine-tune seed ``seed + 1000 * repeat``, the same for every initialisation, so the comparison is
    paired): Faster R-CNN (VOC mAP) and FCN (mIoU) fine-tuned, the same two with the backbone frozen
-   (``frozen_stages=4``: weights and batch-norm statistics fixed, heads trained) and a linear probe;
-4. writes results.md, results.csv (``arm,seed,metric,value``; downstream values are means over the repeats),
-   repeats.csv (every fine-tune), paired per-seed differences with 95 % t intervals, the split of each
-   difference's variance into pretraining-seed and fine-tune parts with the half-width other budgets would
-   reach, and plots.
+   (``frozen_stages=4``: weights and batch-norm statistics fixed, heads trained) and a linear probe, each config
+   run as it is (the recipes calibrated by :mod:`~mcl_mm.experiments.transfer_calibration`);
+4. writes results.md, results.csv (``arm,draw,seed,metric,value``; downstream values are means over the repeats),
+   repeats.csv (every fine-tune), paired per-seed differences with 95 % t intervals pooled over the draws and per
+   draw (``--draws`` / ``--merge-results``: one draw per invocation, pooled), the split of each difference's
+   variance into pretraining-seed and fine-tune parts with the half-width other budgets would reach, and plots.
 """
+import csv
 import json
 import math
 import os
@@ -25,16 +28,18 @@ import statistics
 import sys
 import time
 from collections import OrderedDict
+from functools import partial
 from typing import List, Optional, Sequence, Tuple
 
 from mcl_mm.utils.errors import RunRecordError, ToolInputError
 from mcl_mm.utils.logs import last_metrics
 from mcl_mm.utils.owned_folders import claim_folder
 from mcl_mm.utils.paths import project_root
-from .common import finetune_schedule, finished, generate_demo_world, run_plan, schedule_options
+from .common import (check_disjoint_draws, finetune_schedule, finished, generate_demo_world, run_plan, schedule_options,
+                     select_draws)
 from .jobs import Job, host_description
-from .report import (markdown_table, paired_difference_plot, paired_table, seed_rows, seed_scatter, t_quantile_975,
-                     write_long_csv)
+from .report import (markdown_table, paired_difference_plot, paired_table, restrict_seeds, seed_rows, seed_scatter,
+                     t_quantile_975)
 
 ROOT = project_root()
 
@@ -64,10 +69,11 @@ PAIRS = [('mcl', 'independent'), ('mcl', 'dml'), ('dml', 'independent'), ('mcl',
 # The world's sizes (as tools/demo.py takes them) and each run's budget: full / --quick (a pipeline check).
 MODES = {
     'full': dict(two_digits=(25, 15), digits_cls=(200, 40), coco=(0, 0), voc=(48, 40, 48), seg=(120, 120),
-                 pre_epochs=15, det_epochs=4, seg_iters=600, seg_warmup=60, probe_epochs=20, seeds=6, repeats=1),
+                 pre_epochs=15, det_epochs=4, seg_iters=600, seg_warmup=60, probe_epochs=20, seeds=5, repeats=1,
+                 world_draws=2),
     'quick': dict(two_digits=(2, 1), digits_cls=(24, 10), coco=(0, 0), voc=(4, 4, 4), seg=(8, 4),
                   pre_epochs=2, det_epochs=1, seg_iters=4, seg_warmup=1,
-                  shorten_finetunes=True, probe_epochs=1, seeds=1, repeats=1),
+                  shorten_finetunes=True, probe_epochs=1, seeds=1, repeats=1, world_draws=1),
 }  # yapf: disable
 
 
@@ -175,43 +181,53 @@ def finetune_job(task: str,
 FINETUNE_COST = {'voc_det': 0.65, 'voc_seg': 1.1, 'probe': 0.5}
 
 
+def seeds_of_draws(world_draws: int, seeds: int) -> 'OrderedDict[int, List[int]]':
+    """draw -> its pretraining seeds. The measurement draws are 1, 2, ... (draw 0 is the world of the superseded
+    2026-12-04 study, draw 100 the calibration's): draw ``d`` pretrains with seeds ``(d - 1) * seeds ... d * seeds
+    - 1``, so that no seed is in two draws."""
+    return OrderedDict((d, list(range((d - 1) * seeds, d * seeds))) for d in range(1, world_draws + 1))
+
+
 def plan(mode: dict,
-         seeds: Sequence[int],
+         draws: 'OrderedDict[int, Tuple[str, List[int]]]',
          repeats: int,
          tasks: Sequence[str],
-         data_root: str,
          out: str,
          skip_finished: bool = False) -> List[Job]:
-    """Pretraining, extraction and fine-tune jobs; ``skip_finished`` leaves out the ones whose results exist (a
-    dependency on a left-out job is dropped with it)."""
+    """Pretraining, extraction and fine-tune jobs of every draw (``draws``: draw -> (its data root, its seeds));
+    ``skip_finished`` leaves out the ones whose results exist (a dependency on a left-out job is dropped with
+    it)."""
     jobs, ready = [], set()  # ready: backbones extracted by an earlier, finished invocation
-    for seed in seeds:
-        for arm in ARMS:
-            todo, done = pretrain_jobs(arm, seed, mode, data_root, out, skip_finished)
-            jobs += todo
-            if done:
-                ready.add(f'extract/{arm}/s{seed}')
-    for seed in seeds:
-        for repeat in range(repeats):
-            for task in tasks:
-                metric, options = TASKS[task][2], TASKS[task][1]
-                for init in INITS:
-                    work = finetune_dir(out, task, init, seed, repeat)
-                    deps = [] if init == 'random' else [f'extract/{init}/s{seed}']
-                    # kept only when its backbone is the one it was trained from (not extracted again)
-                    if skip_finished and all(d in ready for d in deps) and finished(work, [metric]):
-                        continue
-                    jobs.append(
-                        finetune_job(task, init, seed, work, f'finetune/{task}/{init}/s{seed}/r{repeat}', data_root,
-                                     out, [*options, *finetune_schedule(task.replace('_frozen', ''), mode)],
-                                     [d for d in deps if d not in ready], finetune_seed(seed, repeat)))
+    for data_root, seeds in draws.values():
+        for seed in seeds:
+            for arm in ARMS:
+                todo, done = pretrain_jobs(arm, seed, mode, data_root, out, skip_finished)
+                jobs += todo
+                if done:
+                    ready.add(f'extract/{arm}/s{seed}')
+    for data_root, seeds in draws.values():
+        for seed in seeds:
+            for repeat in range(repeats):
+                for task in tasks:
+                    metric, options = TASKS[task][2], TASKS[task][1]
+                    for init in INITS:
+                        work = finetune_dir(out, task, init, seed, repeat)
+                        deps = [] if init == 'random' else [f'extract/{init}/s{seed}']
+                        # kept only when its backbone is the one it was trained from (not extracted again)
+                        if skip_finished and all(d in ready for d in deps) and finished(work, [metric]):
+                            continue
+                        jobs.append(
+                            finetune_job(task, init, seed, work, f'finetune/{task}/{init}/s{seed}/r{repeat}', data_root,
+                                         out, [*options, *finetune_schedule(task.replace('_frozen', ''), mode)],
+                                         [d for d in deps if d not in ready], finetune_seed(seed, repeat)))
     return jobs
 
 
-def collect(seeds: Sequence[int], repeats: int, tasks: Sequence[str], out: str):
-    """(per_seed, per_repeat): per_seed = init -> metric -> {seed: value} (downstream: the mean over the
-    repeats that finished); per_repeat = init -> metric -> {seed: [value per repeat]}. Writes results.csv and
-    repeats.csv."""
+def collect(draws: 'OrderedDict[int, List[int]]', repeats: int, tasks: Sequence[str], out: str):
+    """(per_seed, per_repeat) of the runs in ``out`` (``draws``: draw -> its seeds): per_seed = init -> metric
+    -> {seed: value} (downstream: the mean over the repeats that finished); per_repeat = init -> metric -> {seed:
+    [value per repeat]}."""
+    seeds = [seed for values in draws.values() for seed in values]
     per_seed = OrderedDict((init, OrderedDict()) for init in INITS)
     per_repeat = OrderedDict((init, OrderedDict()) for init in INITS)
     for arm in ARMS:
@@ -242,14 +258,65 @@ def collect(seeds: Sequence[int], repeats: int, tasks: Sequence[str], out: str):
                     per_seed[init].setdefault(task, OrderedDict())[seed] = statistics.mean(values)
     if not any(per_seed[init] for init in INITS):
         raise RunRecordError(f'no finished run in {out}')
-    write_long_csv(per_seed, osp.join(out, 'results.csv'))
-    with open(osp.join(out, 'repeats.csv'), 'w') as f:
-        f.write('arm,seed,repeat,metric,value\n')
-        for init, metrics in per_repeat.items():
-            for task, by_seed in metrics.items():
-                for seed, values in by_seed.items():
-                    f.writelines(f'{init},{seed},{r},{task},{v:.4f}\n' for r, v in enumerate(values))
     return per_seed, per_repeat
+
+
+RESULT_COLUMNS = ['arm', 'draw', 'seed', 'metric', 'value']
+REPEAT_COLUMNS = ['arm', 'draw', 'seed', 'repeat', 'metric', 'value']
+
+
+def write_results(per_seed, per_repeat, draws: 'OrderedDict[int, List[int]]', out: str) -> None:
+    """results.csv (``arm,draw,seed,metric,value``) and repeats.csv (``arm,draw,seed,repeat,metric,value``)."""
+    draw_of = {seed: draw for draw, seeds in draws.items() for seed in seeds}
+    results = [[init, draw_of[seed], seed, metric, f'{value:.4f}'] for init, metrics in per_seed.items()
+               for metric, values in metrics.items() for seed, value in sorted(values.items())]
+    repeats = [[init, draw_of[seed], seed, r, task, f'{v:.4f}'] for init, metrics in per_repeat.items()
+               for task, by_seed in metrics.items() for seed, values in sorted(by_seed.items())
+               for r, v in enumerate(values)]
+    for name, columns, rows in (('results.csv', RESULT_COLUMNS, results), ('repeats.csv', REPEAT_COLUMNS, repeats)):
+        with open(osp.join(out, name), 'w', newline='') as f:
+            csv.writer(f).writerows([columns] + rows)
+
+
+def load_earlier(results_csv: str) -> Tuple['OrderedDict[int, List[int]]', List[dict], List[dict]]:
+    """An earlier invocation's tables for --merge-results: (draw -> its seeds, results.csv rows, repeats.csv rows
+    from beside it). Read before anything is trained, so that a wrong file fails at once."""
+    repeats_csv = osp.join(osp.dirname(osp.abspath(results_csv)), 'repeats.csv')
+    if not (osp.isfile(results_csv) and osp.isfile(repeats_csv)):
+        raise ToolInputError(f'--merge-results {results_csv}: needs a results.csv written by tools/study.py '
+                             f'--transfer and the repeats.csv beside it ({repeats_csv})')
+    with open(results_csv, newline='') as f:
+        rows = list(csv.DictReader(f))
+    with open(repeats_csv, newline='') as f:
+        repeat_rows = list(csv.DictReader(f))
+    if not rows or list(rows[0]) != RESULT_COLUMNS or (repeat_rows and list(repeat_rows[0]) != REPEAT_COLUMNS):
+        raise ToolInputError(f'--merge-results {results_csv}: not a {",".join(RESULT_COLUMNS)} table (results of '
+                             'the 2026-12-04 study, written before world draws, cannot be pooled)')
+    draws = OrderedDict()
+    for row in rows:
+        seeds = draws.setdefault(int(row['draw']), [])
+        if int(row['seed']) not in seeds:
+            seeds.append(int(row['seed']))
+    return OrderedDict((d, sorted(s)) for d, s in sorted(draws.items())), rows, repeat_rows
+
+
+def merge_earlier(per_seed, per_repeat, draws: 'OrderedDict[int, List[int]]', earlier) -> 'OrderedDict[int, List[int]]':
+    """Add the draws an earlier invocation tabulated (:func:`load_earlier`) to the tables in place, so that each
+    draw can run in its own session and still be pooled; returns every draw with its seeds."""
+    earlier_draws, rows, repeat_rows = earlier
+    check_disjoint_draws(draws, earlier_draws)
+    for row in rows:
+        if row['arm'] in per_seed:
+            per_seed[row['arm']].setdefault(row['metric'], OrderedDict())[int(row['seed'])] = float(row['value'])
+    for row in repeat_rows:
+        if row['arm'] in per_repeat:
+            by_seed = per_repeat[row['arm']].setdefault(row['metric'], OrderedDict())
+            by_seed.setdefault(int(row['seed']), []).append(float(row['value']))
+    for table in (per_seed, per_repeat):
+        for init in table:
+            for metric, values in table[init].items():
+                table[init][metric] = OrderedDict(sorted(values.items()))
+    return OrderedDict(sorted(list(draws.items()) + list(earlier_draws.items())))
 
 
 def variance_split(per_repeat, arm: str, reference: str, task: str) -> Optional[dict]:
@@ -304,19 +371,32 @@ def power_table(per_repeat, tasks: Sequence[str], budgets: Sequence[Tuple[int, i
     return '\n'.join(lines) + '\n' if len(lines) > 2 else ''
 
 
-def markdown(per_seed, per_repeat, seeds, repeats, tasks, mode: dict, minutes: float, mode_name: str) -> str:
-    """The transfer study's results.md: values, paired differences, the variance split and the budgets."""
+def markdown(per_seed,
+             per_repeat,
+             draws: 'OrderedDict[int, List[int]]',
+             repeats,
+             tasks,
+             mode: dict,
+             minutes: float,
+             mode_name: str,
+             merged: Optional[Tuple[List[int], str]] = None) -> str:
+    """The transfer study's results.md: values, paired differences pooled over the draws and per draw, the
+    variance split and the budgets (``merged``: the draws taken from an earlier invocation, and its results.csv)."""
     pretrain_columns = OrderedDict(PRETRAIN_METRICS)
     downstream = OrderedDict((t, TASKS[t][4]) for t in tasks)
+    draw_text = '; '.join(f'draw {d}: {", ".join(map(str, s))}' for d, s in draws.items())
     budgets = f'detection {mode["det_epochs"]} epochs, segmentation {mode["seg_iters"]} iterations, probe ' \
               f'{mode["probe_epochs"]} epochs'
     lines = [
         f'# MCL transfer study: results ({mode_name} mode)', '',
-        f'Written by `python tools/study.py --transfer` on {time.strftime("%Y-%m-%d")}: pretraining seeds '
-        f'{", ".join(map(str, seeds))} (n: the runs that finished), {repeats} fine-tune(s) per pretrained member '
-        f'and task (downstream values are their mean), pretraining {mode["pre_epochs"]} epochs, {budgets}; '
-        f'{minutes:.0f} min on {host_description()}.', '', '## Pretraining: the classification effect in this regime',
-        '', 'Top-1 (%) on the two-digit numbers of held-out writers at the last epoch, mean ± std over seeds:', '',
+        f'Written by `python tools/study.py --transfer` on {time.strftime("%Y-%m-%d")}: world draws and their '
+        f'pretraining seeds {draw_text} (n: the runs that finished; `results.csv` names each value\'s draw), '
+        f'{repeats} fine-tune(s) per pretrained member and task (downstream values are their mean), pretraining '
+        f'{mode["pre_epochs"]} epochs, fine-tune configs as they are ({budgets}); {minutes:.0f} min on '
+        f'{host_description()}' +
+        (f' (this invocation; draws {", ".join(map(str, merged[0]))} from {merged[1]})' if merged else '') + '.', '',
+        '## Pretraining: the classification effect in this regime', '',
+        'Top-1 (%) on the two-digit numbers of held-out writers at the last epoch, mean ± std over seeds:', '',
         markdown_table(
             seed_rows(OrderedDict((a, per_seed[a]) for a in ARMS), LABELS),
             pretrain_columns,
@@ -324,10 +404,18 @@ def markdown(per_seed, per_repeat, seeds, repeats, tasks, mode: dict, minutes: f
         paired_table(per_seed, PAIRS[:3], pretrain_columns, LABELS,
                      per_seed_column='pretrain/member_0/top1'), '## Transfer from member 0', '',
         'Mean ± std over pretraining seeds (each seed: the mean of its fine-tunes); VOC mAP and mIoU in %:', '',
-        markdown_table(seed_rows(per_seed, LABELS), downstream, first_column='initialisation'),
-        'Paired per-seed differences, mean [95 % t interval] (n seeds):', '',
+        markdown_table(seed_rows(per_seed, LABELS), downstream,
+                       first_column='initialisation'), 'Paired per-seed differences' +
+        (' pooled over the draws' if len(draws) > 1 else '') + ', mean [95 % t interval] (n seeds):', '',
         paired_table(per_seed, PAIRS, downstream, LABELS)
     ]
+    if len(draws) > 1:
+        lines += ['## Per draw', '', 'The same paired differences within each world draw:', '']
+        for draw, seeds in draws.items():
+            lines += [
+                f'### Draw {draw} (seeds {seeds[0]}–{seeds[-1]})', '',
+                paired_table(restrict_seeds(per_seed, seeds), PAIRS, downstream, LABELS)
+            ]
     power = power_table(per_repeat, tasks, [(5, 2), (10, 2), (20, 1), (20, 2), (40, 2)])
     if power:
         lines += [
@@ -367,26 +455,37 @@ def run_transfer_study(out: str,
                        workdir: str = ROOT,
                        skip_finished: bool = False,
                        collect_only: bool = False,
-                       draw: int = 0) -> str:
-    """Generate draw ``draw`` of the world, train the plan, tabulate and plot; returns the results markdown."""
+                       world_draws: Optional[int] = None,
+                       draws: Optional[str] = None,
+                       merge_results: Optional[str] = None) -> str:
+    """Generate the world draws, train the plan, tabulate and plot; returns the results markdown. ``draws``
+    (``'1'``): only these of the ``world_draws`` draws; ``merge_results``: pool with the draws an earlier
+    invocation tabulated (its results.csv)."""
     mode_name = 'quick' if quick else 'full'
     mode = MODES[mode_name]
-    seed_list = list(range(seeds or mode['seeds']))
+    chosen = select_draws(seeds_of_draws(world_draws or mode['world_draws'], seeds or mode['seeds']), draws)
+    earlier = load_earlier(merge_results) if merge_results else None
+    if earlier:
+        check_disjoint_draws(chosen, earlier[0])
     repeats = repeats or mode['repeats']
     task_list = select_tasks(tasks)
     out = osp.abspath(out)
     claim_folder(out, 'transfer study')
     start, timing = time.time(), osp.join(out, 'timing.json')
     if not collect_only:
-        data_root = world_root(workdir, quick, draw)
-        run_plan('transfer-study', out, [lambda: generate_demo_world(data_root, mode, quick, draw)],
-                 lambda: plan(mode, seed_list, repeats, task_list, data_root, out, skip_finished), jobs)
-        earlier = json.load(open(timing))['minutes'] if skip_finished and osp.exists(timing) else 0.0
+        roots = OrderedDict((d, (world_root(workdir, quick, d), s)) for d, s in chosen.items())
+        run_plan('transfer-study', out,
+                 [partial(generate_demo_world, root, mode, quick, d) for d, (root, _) in roots.items()],
+                 lambda: plan(mode, roots, repeats, task_list, out, skip_finished), jobs)
+        earlier_minutes = json.load(open(timing))['minutes'] if skip_finished and osp.exists(timing) else 0.0
         with open(timing, 'w') as f:
-            json.dump(dict(minutes=earlier + (time.time() - start) / 60, jobs=jobs), f)
+            json.dump(dict(minutes=earlier_minutes + (time.time() - start) / 60, jobs=jobs), f)
     minutes = json.load(open(timing))['minutes'] if osp.exists(timing) else math.nan
-    per_seed, per_repeat = collect(seed_list, repeats, task_list, out)
-    text = markdown(per_seed, per_repeat, seed_list, repeats, task_list, mode, minutes, mode_name)
+    per_seed, per_repeat = collect(chosen, repeats, task_list, out)
+    every_draw = merge_earlier(per_seed, per_repeat, chosen, earlier) if earlier else chosen
+    write_results(per_seed, per_repeat, every_draw, out)
+    text = markdown(per_seed, per_repeat, every_draw, repeats, task_list, mode, minutes, mode_name,
+                    (list(earlier[0]), merge_results) if earlier else None)
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write(text)
     plot(per_seed, task_list, out)

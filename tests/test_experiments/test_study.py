@@ -13,6 +13,7 @@ import pytest
 from helpers import REPO, run_tool
 
 from mcl_mm.experiments import study
+from mcl_mm.experiments.common import select_draws
 from mcl_mm.experiments.report import paired_difference_plot, paired_interval, seed_scatter
 from mcl_mm.experiments.world import DigitObjects, make_digit_classification_folder
 
@@ -238,11 +239,11 @@ def test_bad_arms_seeds_and_missing_runs_are_clear_errors(tmp_path, capsys):
         study.parse_arm_seeds(['lmcl_v2:3'])
     # --draws names draws the study has; --merge-results needs this tool's table and its world_draws.json.
     draws = study.seeds_of_draws(2, 5)
-    assert study.select_draws(draws, '1') == OrderedDict({1: [5, 6, 7, 8, 9]})
+    assert select_draws(draws, '1') == OrderedDict({1: [5, 6, 7, 8, 9]})
     with pytest.raises(ToolInputError, match=r'no draw \[2\]; this study has draws \[0, 1\]'):
-        study.select_draws(draws, '1,2')
+        select_draws(draws, '1,2')
     with pytest.raises(ToolInputError, match='--draws takes draw numbers'):
-        study.select_draws(draws, 'one')
+        select_draws(draws, 'one')
     (tmp_path / 'x.csv').write_text('a,b\n1,2\n')
     with pytest.raises(ToolInputError, match='needs a results.csv written by tools/study.py and the world_draws'):
         study.load_results(str(tmp_path / 'x.csv'))
@@ -250,7 +251,7 @@ def test_bad_arms_seeds_and_missing_runs_are_clear_errors(tmp_path, capsys):
     with pytest.raises(ToolInputError, match='not an arm,seed,metric,value table'):
         study.load_results(str(tmp_path / 'x.csv'))
     with pytest.raises(ToolInputError, match=r'seed\(s\) \[3, 4\] are in both; use the --seeds'):
-        study.merge_earlier({}, study.select_draws(study.seeds_of_draws(2, 3), '1'), study.select_draws(draws, '0'),
+        study.merge_earlier({}, select_draws(study.seeds_of_draws(2, 3), '1'), select_draws(draws, '0'),
                             [])  # draw 1 with 3 seeds: 3-5; draw 0 with 5 seeds: 0-4
     # A run folder with an empty train-set evaluation is not finished; a study with no finished run names it.
     work = study.run_dir(str(tmp_path), 'mcl', 0, 0)

@@ -102,7 +102,7 @@ def test_choice_rules():
 def test_full_measurements_run_the_configs_as_they_are(tmp_path):
     """The study passes data roots, seeds and initialisations only: the configs' own schedules are what a user
     running them gets, and the budgets the modes state are the configs' own."""
-    jobs = ts.plan(ts.MODES['full'], [0], 1, list(ts.TASKS), str(tmp_path / 'data'), str(tmp_path / 'out'))
+    jobs = ts.plan(ts.MODES['full'], {1: (str(tmp_path / 'data'), [0])}, 1, list(ts.TASKS), str(tmp_path / 'out'))
     for job in jobs:
         if job.tag.startswith('finetune/'):
             options = job.cmd[job.cmd.index('--cfg-options') + 1:]

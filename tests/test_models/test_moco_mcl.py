@@ -12,7 +12,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
-from helpers import REPO, run_tool
+from helpers import FOLDER_LOADERS, REPO, run_tool
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -472,14 +472,7 @@ model = dict(
 data_preprocessor = dict(num_classes=4)
 train_pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomFlip', prob=0.5), dict(type='PackInputs')]
 test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
-train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
-    dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='train', pipeline=train_pipeline,
-                 _delete_=True))
-val_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
-    dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='val', pipeline=test_pipeline,
-                 _delete_=True))
-test_dataloader = val_dataloader
-val_evaluator = dict(topk=(1, ))
+""" + FOLDER_LOADERS + """val_evaluator = dict(topk=(1, ))
 test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=0.1))
 train_cfg = dict(max_epochs=1)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 import torch
-from helpers import REPO, run_tool
+from helpers import FOLDER_LOADERS, REPO, run_tool
 
 pytestmark = pytest.mark.slow  # end-to-end runs of tools/train.py
 
@@ -24,14 +24,7 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
-train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
-    dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='train', pipeline=train_pipeline,
-                 _delete_=True))
-val_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
-    dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='val', pipeline=test_pipeline,
-                 _delete_=True))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='Accuracy', topk=(1, ))
+""" + FOLDER_LOADERS + """val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_evaluator = val_evaluator
 train_cfg = dict(max_epochs={epochs}, val_interval=1)
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
