@@ -28,7 +28,6 @@ import statistics
 import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, replace
-from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from mcl_mm.utils.errors import RunRecordError, ToolInputError
@@ -36,7 +35,7 @@ from mcl_mm.utils.logs import last_metrics
 from mcl_mm.utils.owned_folders import claim_folder
 from .common import finished, generate_demo_world
 from .jobs import Job, host_description, run_jobs
-from .transfer_study import MODES, ROOT, TASKS, finetune_job, pretrain_jobs, world_root
+from .transfer_study import MODES, ROOT, TASKS, budget_options, configured, finetune_job, pretrain_jobs, world_root
 
 CALIBRATION_DRAW = 100
 CALIBRATION_SEEDS = (100, 101, 102)
@@ -97,54 +96,16 @@ class Recipe:
         return f'{backbone}; warm-up × {self.warmup}, head lr × {self.head_lr:g}, budget × {self.budget}'
 
 
-@lru_cache(maxsize=None)
-def configured(task: str) -> dict:
-    """What ``task``'s config itself sets: lr, warm-up end, budget (epochs or iterations), lr steps, BN mode."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(ROOT, TASKS[task][0]))
-    warmup, main = cfg.param_scheduler[0], cfg.param_scheduler[1]
-    by_epoch = cfg.train_cfg.get('type', 'EpochBasedTrainLoop') != 'IterBasedTrainLoop'
-    return dict(
-        lr=cfg.optim_wrapper.optimizer.lr,
-        warmup_end=warmup.end,
-        length=cfg.train_cfg.max_epochs if by_epoch else cfg.train_cfg.max_iters,
-        by_epoch=by_epoch,
-        milestones=list(main.get('milestones', [])),
-        bn='norm_eval' if cfg.model.backbone.get('norm_eval', False) else 'trained')
-
-
-def base_schedule(task: str, mode: dict) -> dict:
-    """The schedule a recipe scales: the config's own, or in a --quick mode (``shorten_finetunes``) the mode's
-    budget with the warm-up and lr steps kept inside it."""
-    base = dict(configured(task))
-    if mode.get('shorten_finetunes'):
-        length = mode['seg_iters'] if task == 'voc_seg' else mode['det_epochs']
-        base.update(
-            length=length,
-            warmup_end=min(base['warmup_end'], mode['seg_warmup'] if task == 'voc_seg' else base['warmup_end']),
-            milestones=[min(m, length) for m in base['milestones']])
-    return base
-
-
 def recipe_options(task: str, recipe: Recipe, mode: dict) -> List[str]:
     """The --cfg-options that turn ``task``'s config into ``recipe``."""
-    base = base_schedule(task, mode)
-    head_lr = base['lr'] * recipe.head_lr
+    head_lr = configured(task)['lr'] * recipe.head_lr
     options = [f'optim_wrapper.optimizer.lr={head_lr:g}']
     if recipe.frozen:
         options.append('model.backbone.frozen_stages=4')
     else:  # the backbone's lr relative to the optimizer's (the head's) lr
         options.append(f'optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult={recipe.lr_mult / recipe.head_lr:g}')
         options += BN_OPTIONS[recipe.bn]
-    warmup_end = base['warmup_end'] * recipe.warmup
-    length = base['length'] * recipe.budget
-    options += [f'param_scheduler.0.end={warmup_end}', f'param_scheduler.1.end={length}']
-    if base['by_epoch']:
-        steps = ','.join(str(m * recipe.budget) for m in base['milestones'])
-        options += [f'train_cfg.max_epochs={length}', f'param_scheduler.1.milestones=[{steps}]']
-    else:
-        options += [f'train_cfg.max_iters={length}', f'param_scheduler.1.begin={warmup_end}']
-    return options + [f'train_cfg.val_interval={length}', f'default_hooks.checkpoint.interval={length}']
+    return options + budget_options(task, recipe.budget, mode, recipe.warmup)
 
 
 def stage_recipes(stage: int, chosen: Optional[Recipe], grid: dict) -> List[Recipe]:

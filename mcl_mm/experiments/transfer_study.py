@@ -28,7 +28,7 @@ import statistics
 import sys
 import time
 from collections import OrderedDict
-from functools import partial
+from functools import lru_cache, partial
 from typing import List, Optional, Sequence, Tuple
 
 from mcl_mm.utils.errors import RunRecordError, ToolInputError
@@ -62,6 +62,26 @@ TASKS = OrderedDict([
     ('probe', ('configs/demo/linear_resnet18w16_1xb64-20e_digits.py', [], 'accuracy/top1', 1,
                'linear-probe top-1 (single digits)')),
 ])
+DEFAULT_TASKS = list(TASKS)
+# Speed or final quality: the fine-tunes at 2x / 3x their configured budget (--tasks voc_det_x2,voc_seg_x3, ...),
+# the lr schedule stretched with it (:func:`budget_options`).
+BUDGET_SCALES = (2, 3)
+for _scale in BUDGET_SCALES:
+    for _task in ('voc_det', 'voc_seg'):
+        _config, _, _metric, _to_percent, _label = TASKS[_task]
+        TASKS[f'{_task}_x{_scale}'] = (_config, [], _metric, _to_percent, f'{_label}, {_scale}× budget')
+
+
+def base_task(task: str) -> str:
+    """The config family of a task: ``voc_det`` for ``voc_det``, ``voc_det_frozen`` and ``voc_det_x2``."""
+    return task.split('_x')[0].replace('_frozen', '')
+
+
+def budget_of(task: str) -> int:
+    """How many times its configured budget a task runs (``voc_seg_x3``: 3)."""
+    return int(task.split('_x')[1]) if '_x' in task else 1
+
+
 PRETRAIN_METRICS = OrderedDict([('pretrain/member_0/top1', 'member 0 top-1'),
                                 ('pretrain/member_mean/top1', 'member mean top-1'),
                                 ('pretrain/ensemble/top1', 'ensemble top-1')])
@@ -75,6 +95,50 @@ MODES = {
                   pre_epochs=2, det_epochs=1, seg_iters=4, seg_warmup=1,
                   shorten_finetunes=True, probe_epochs=1, seeds=1, repeats=1, world_draws=1),
 }  # yapf: disable
+
+
+@lru_cache(maxsize=None)
+def configured(task: str) -> dict:
+    """What ``task``'s config itself sets: lr, warm-up end, budget (epochs or iterations), lr steps, BN mode."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(ROOT, TASKS[task][0]))
+    warmup, main = cfg.param_scheduler[0], cfg.param_scheduler[1]
+    by_epoch = cfg.train_cfg.get('type', 'EpochBasedTrainLoop') != 'IterBasedTrainLoop'
+    return dict(
+        lr=cfg.optim_wrapper.optimizer.lr,
+        warmup_end=warmup.end,
+        length=cfg.train_cfg.max_epochs if by_epoch else cfg.train_cfg.max_iters,
+        by_epoch=by_epoch,
+        milestones=list(main.get('milestones', [])),
+        bn='norm_eval' if cfg.model.backbone.get('norm_eval', False) else 'trained')
+
+
+def base_schedule(task: str, mode: dict) -> dict:
+    """The schedule a budget scales: the config's own, or in a --quick mode (``shorten_finetunes``) the mode's
+    budget with the warm-up and lr steps kept inside it."""
+    base = dict(configured(task))
+    if mode.get('shorten_finetunes'):
+        length = mode['seg_iters'] if task == 'voc_seg' else mode['det_epochs']
+        base.update(
+            length=length,
+            warmup_end=min(base['warmup_end'], mode['seg_warmup'] if task == 'voc_seg' else base['warmup_end']),
+            milestones=[min(m, length) for m in base['milestones']])
+    return base
+
+
+def budget_options(task: str, budget: int, mode: dict, warmup: int = 1) -> List[str]:
+    """--cfg-options running ``task``'s config (``voc_det`` / ``voc_seg``) ``budget`` times as long, the lr
+    schedule stretched with it (steps at the same fractions), and the warm-up ``warmup`` times as long."""
+    base = base_schedule(task, mode)
+    warmup_end = base['warmup_end'] * warmup
+    length = base['length'] * budget
+    options = [f'param_scheduler.0.end={warmup_end}', f'param_scheduler.1.end={length}']
+    if base['by_epoch']:
+        steps = ','.join(str(m * budget) for m in base['milestones'])
+        options += [f'train_cfg.max_epochs={length}', f'param_scheduler.1.milestones=[{steps}]']
+    else:
+        options += [f'train_cfg.max_iters={length}', f'param_scheduler.1.begin={warmup_end}']
+    return options + [f'train_cfg.val_interval={length}', f'default_hooks.checkpoint.interval={length}']
 
 
 def finetune_seed(seed: int, repeat: int) -> int:
@@ -172,7 +236,7 @@ def finetune_job(task: str,
             f'randomness.seed={seed if tune_seed is None else tune_seed}', *init_opts, *_data_options(task, data_root),
             *options
         ],
-        cost=FINETUNE_COST[task.replace('_frozen', '')],
+        cost=FINETUNE_COST[base_task(task)] * budget_of(task),
         deps=list(deps),
         work_dir=work)
 
@@ -186,6 +250,11 @@ def seeds_of_draws(world_draws: int, seeds: int) -> 'OrderedDict[int, List[int]]
     2026-12-04 study, draw 100 the calibration's): draw ``d`` pretrains with seeds ``(d - 1) * seeds ... d * seeds
     - 1``, so that no seed is in two draws."""
     return OrderedDict((d, list(range((d - 1) * seeds, d * seeds))) for d in range(1, world_draws + 1))
+
+
+def stretch(task: str, mode: dict) -> List[str]:
+    """--cfg-options of a budget variant (``voc_det_x2``); none for the configured budget."""
+    return budget_options(base_task(task), budget_of(task), mode) if budget_of(task) > 1 else []
 
 
 def plan(mode: dict,
@@ -218,7 +287,8 @@ def plan(mode: dict,
                             continue
                         jobs.append(
                             finetune_job(task, init, seed, work, f'finetune/{task}/{init}/s{seed}/r{repeat}', data_root,
-                                         out, [*options, *finetune_schedule(task.replace('_frozen', ''), mode)],
+                                         out,
+                                         [*options, *finetune_schedule(base_task(task), mode), *stretch(task, mode)],
                                          [d for d in deps if d not in ready], finetune_seed(seed, repeat)))
     return jobs
 
@@ -438,7 +508,7 @@ def plot(per_seed, tasks: Sequence[str], out: str) -> None:
 
 def select_tasks(names: Optional[str]) -> List[str]:
     """``--tasks a,b`` as a list of known task names (all by default); a ToolInputError for an unknown one."""
-    chosen = names.split(',') if names else list(TASKS)
+    chosen = names.split(',') if names else list(DEFAULT_TASKS)
     unknown = [t for t in chosen if t not in TASKS]
     if unknown:
         raise ToolInputError(f'unknown task(s) {unknown}; choose from {list(TASKS)}')

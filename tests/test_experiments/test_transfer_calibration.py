@@ -102,11 +102,26 @@ def test_choice_rules():
 def test_full_measurements_run_the_configs_as_they_are(tmp_path):
     """The study passes data roots, seeds and initialisations only: the configs' own schedules are what a user
     running them gets, and the budgets the modes state are the configs' own."""
-    jobs = ts.plan(ts.MODES['full'], {1: (str(tmp_path / 'data'), [0])}, 1, list(ts.TASKS), str(tmp_path / 'out'))
+    tasks = ts.DEFAULT_TASKS + ['voc_det_x2', 'voc_seg_x3']
+    jobs = ts.plan(ts.MODES['full'], {1: (str(tmp_path / 'data'), [0])}, 1, tasks, str(tmp_path / 'out'))
+    scheduled = {}
     for job in jobs:
         if job.tag.startswith('finetune/'):
             options = job.cmd[job.cmd.index('--cfg-options') + 1:]
-            assert not [o for o in options if o.split('=')[0].split('.')[0] in ('train_cfg', 'param_scheduler')], job
+            scheduled[job.tag] = [
+                o for o in options if o.split('=')[0].split('.')[0] in ('train_cfg', 'param_scheduler')
+            ]
+    assert all(not v for k, v in scheduled.items() if '_x' not in k)
+    # Speed or final quality: the budget variants stretch the configured schedule, steps at the same fractions.
+    det = tc.configured('voc_det')
+    assert f'train_cfg.max_epochs={2 * det["length"]}' in scheduled['finetune/voc_det_x2/mcl/s0/r0']
+    assert f'param_scheduler.1.milestones=[{",".join(str(2 * m) for m in det["milestones"])}]' in \
+        scheduled['finetune/voc_det_x2/mcl/s0/r0']
+    seg = tc.configured('voc_seg')
+    assert {
+        f'train_cfg.max_iters={3 * seg["length"]}', f'param_scheduler.1.end={3 * seg["length"]}',
+        f'param_scheduler.0.end={seg["warmup_end"]}'
+    } <= set(scheduled['finetune/voc_seg_x3/random/s0/r0'])
     assert tc.configured('voc_det')['length'] == ts.MODES['full']['det_epochs']
     assert tc.configured('voc_seg')['length'] == ts.MODES['full']['seg_iters']
     assert tc.configured('voc_seg')['warmup_end'] == ts.MODES['full']['seg_warmup']

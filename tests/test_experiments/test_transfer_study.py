@@ -25,15 +25,15 @@ def test_the_plan_pairs_every_initialisation_and_changes_only_what_it_compares(t
     mode = ts.MODES['full']
     # Two draws of the world, one seed each: every job of a draw reads that draw's data.
     draws = OrderedDict([(1, (str(tmp_path / 'data_w1'), [0])), (2, (str(tmp_path / 'data_w2'), [1]))])
-    jobs = ts.plan(mode, draws, 2, list(ts.TASKS), str(tmp_path / 'out'))
+    jobs = ts.plan(mode, draws, 2, ts.DEFAULT_TASKS, str(tmp_path / 'out'))
     by_tag = {j.tag: j for j in jobs}
-    assert len(jobs) == 2 * len(ts.ARMS) * 2 + 2 * 2 * len(ts.TASKS) * len(ts.INITS)
+    assert len(jobs) == 2 * len(ts.ARMS) * 2 + 2 * 2 * len(ts.DEFAULT_TASKS) * len(ts.INITS)
     # Pretraining: the arms differ in their config alone (which differs in its objective alone).
     for seed in (0, 1):
         options = {arm: _options(by_tag[f'pretrain/{arm}/s{seed}']) for arm in ts.ARMS}
         assert len({tuple(o) for o in options.values()}) == 1 and f'randomness.seed={seed}' in options['mcl']
     # Fine-tunes: per task, seed and repeat the same options for every initialisation but the backbone's.
-    for task in ts.TASKS:
+    for task in ts.DEFAULT_TASKS:
         for seed in (0, 1):
             for repeat in (0, 1):
                 tags = {init: f'finetune/{task}/{init}/s{seed}/r{repeat}' for init in ts.INITS}
@@ -52,7 +52,7 @@ def test_the_plan_pairs_every_initialisation_and_changes_only_what_it_compares(t
                         in _options(job) and job.deps == [f'extract/{arm}/s{seed}']
                 assert len({_config(by_tag[t]) for t in tags.values()}) == 1
     # Nothing finished yet: --skip-finished plans the same jobs.
-    again = ts.plan(mode, draws, 2, list(ts.TASKS), str(tmp_path / 'out'), True)
+    again = ts.plan(mode, draws, 2, ts.DEFAULT_TASKS, str(tmp_path / 'out'), True)
     assert [j.tag for j in again] == [j.tag for j in jobs]
     for job in jobs:
         seed = int(re.search(r'/s(\d+)', job.tag).group(1))
