@@ -31,7 +31,7 @@ from mcl_mm.utils.owned_folders import claim_folder
 from mcl_mm.utils.paths import project_root
 from .common import finetune_schedule, generate_demo_world, run_plan, schedule_options
 from .jobs import Job, host_description
-from .report import bar_chart, paired_table, plot_curves, seed_rows, write_long_csv, write_table
+from .report import bar_chart, paired_difference_plot, paired_table, plot_curves, seed_rows, write_long_csv, write_table
 
 ROOT = project_root()
 
@@ -210,6 +210,9 @@ def collect(run: DemoRun, mode: dict) -> str:
     transfer_rows = OrderedDict((k, {m: v for m, v in r.items() if m in list(COLUMNS)[3:]}) for k, r in rows.items())
     bar_chart(transfer_rows, OrderedDict(list(COLUMNS.items())[3:]), osp.join(run.out, 'transfer.png'),
               f'Transfer from each initialisation ({run.seeds} seed{"s" if run.seeds > 1 else ""})')
+    # The headline picture (README): every paired difference per seed with its mean and interval.
+    differences = OrderedDict([('member_0/top1', 'member 0 top-1')] + list(COLUMNS.items())[3:])
+    paired_difference_plot(per_seed, PAIRS, differences, SHORT_LABELS, osp.join(run.out, 'paired_differences.png'))
     plot_pretraining(run)
     return markdown
 
@@ -240,7 +243,8 @@ def run_demo(out: Optional[str] = None,
     mode = MODES['quick' if quick else 'full']
     run = DemoRun(out=osp.abspath(out or 'outputs/demo'), seeds=seeds or mode['seeds'])
     return execute(run, mode, quick, workdir, jobs, plan,
-                   lambda: collect(run, mode) + check_published(run, data_root_of(workdir)), 'transfer.png, published/')
+                   lambda: collect(run, mode) + check_published(run, data_root_of(workdir)),
+                   'transfer.png, paired_differences.png, published/')
 
 
 def execute(run: DemoRun, mode: dict, quick: bool, workdir: str, jobs: int, make_plan, make_report,

@@ -34,7 +34,7 @@ def test_quick_demo_end_to_end(tmp_path):
     runs = list(csv.reader(open(out / 'runs.csv')))
     assert runs[0] == ['arm', 'seed', 'metric', 'value']
     assert {(r[0], r[2]) for r in runs[1:]} >= {('mcl', 'member_0/top1'), ('baseline', 'mIoU'), ('random', 'mIoU')}
-    for png in ('pretrain_curves.png', 'transfer.png'):
+    for png in ('pretrain_curves.png', 'transfer.png', 'paired_differences.png'):
         assert (out / png).stat().st_size > 5000
     assert table in log  # printed at the end
     # The host is named: results differ between CPU kinds.
