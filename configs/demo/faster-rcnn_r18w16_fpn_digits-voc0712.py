@@ -8,7 +8,14 @@ data_root = 'data/demo/VOCdevkit/'
 metainfo = dict(classes={{_base_.digit_classes}})
 width = 64
 model = dict(
-    backbone={{_base_.demo_backbone}},
+    # Batch-norm statistics and affine of the backbone frozen (the calibrated recipe, see the schedule below).
+    backbone=dict(
+        depth=18,
+        stem_channels=16,
+        base_channels=16,
+        norm_cfg=dict(type='BN', requires_grad=False),
+        norm_eval=True,
+        init_cfg=dict(type='Pretrained', checkpoint=None, prefix=None)),
     neck=dict(in_channels=[16, 32, 64, 128], out_channels=width),
     rpn_head=dict(in_channels=width, feat_channels=width),
     roi_head=dict(
@@ -61,13 +68,19 @@ val_dataloader = dict(
     persistent_workers=False,
     dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-max_epochs = 4
+# The recipe calibrated on 2026-12-07 on the calibration draw of the world with independent members only
+# (docs/study/transfer/README.md, "Calibration record"; every setting tried in docs/study/transfer/calibration/):
+# heads at lr 0.01, the backbone at 0.0005 (x 0.05 of the heads), its batch-norm frozen, 16 epochs with the lr step
+# after epoch 12. It fine-tunes above the same members frozen (92.8 against 91.9 VOC mAP there); the budget is
+# not converged (62.1 / 85.4 / 92.8 at 4 / 8 / 16 epochs). The previous recipe (mmdet's lr 0.02 scaled to 4
+# images, 0.005 everywhere; BN statistics frozen; 4 epochs) scored 41.7 there.
+max_epochs = 16
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[3], gamma=0.1),
+    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[12], gamma=0.1),
 ]
-optim_wrapper = dict(optimizer=dict(lr=0.005))  # the stock 0.02 is for 16 images; linear scaling to 4
+optim_wrapper = dict(optimizer=dict(lr=0.01), paramwise_cfg=dict(custom_keys=dict(backbone=dict(lr_mult=0.05))))
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
 randomness = dict(seed=0)
 # Stop at the first NaN/Inf loss term instead of evaluating a diverged model.

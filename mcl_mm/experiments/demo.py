@@ -64,7 +64,7 @@ COLUMNS = OrderedDict([('member_0/top1', 'member 0 top-1'), ('member_1/top1', 'm
 # L-MCL demos.
 MODES = {
     'full': dict(two_digits=(25, 15), digits_cls=(200, 40), coco=(96, 40), voc=(48, 40, 48), seg=(120, 120),
-                 pre_epochs=15, det_epochs=4, seg_iters=600, seg_warmup=60, seeds=3, ssl_epochs=30, probe_epochs=20),
+                 pre_epochs=15, seeds=3, ssl_epochs=30),
     'quick': dict(two_digits=(2, 1), digits_cls=(24, 10), coco=(8, 4), voc=(4, 4, 4), seg=(8, 4),
                   pre_epochs=2, det_epochs=1, seg_iters=4, seg_warmup=1,
                   shorten_finetunes=True, seeds=1, ssl_epochs=1, probe_epochs=1),

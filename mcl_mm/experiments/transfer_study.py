@@ -86,11 +86,11 @@ PRETRAIN_METRICS = OrderedDict([('pretrain/member_0/top1', 'member 0 top-1'),
                                 ('pretrain/member_mean/top1', 'member mean top-1'),
                                 ('pretrain/ensemble/top1', 'ensemble top-1')])
 PAIRS = [('mcl', 'independent'), ('mcl', 'dml'), ('dml', 'independent'), ('mcl', 'random'), ('independent', 'random')]
-# The world's sizes (as tools/demo.py takes them) and each run's budget: full / --quick (a pipeline check).
+# The world's sizes (as tools/demo.py takes them) and the pretraining budget: full / --quick (a pipeline check,
+# which also shortens the fine-tunes; full runs every fine-tune config as it is).
 MODES = {
     'full': dict(two_digits=(25, 15), digits_cls=(200, 40), coco=(0, 0), voc=(48, 40, 48), seg=(120, 120),
-                 pre_epochs=15, det_epochs=4, seg_iters=600, seg_warmup=60, probe_epochs=20, seeds=5, repeats=1,
-                 world_draws=2),
+                 pre_epochs=15, seeds=5, repeats=1, world_draws=2),
     'quick': dict(two_digits=(2, 1), digits_cls=(24, 10), coco=(0, 0), voc=(4, 4, 4), seg=(8, 4),
                   pre_epochs=2, det_epochs=1, seg_iters=4, seg_warmup=1,
                   shorten_finetunes=True, probe_epochs=1, seeds=1, repeats=1, world_draws=1),
@@ -102,11 +102,12 @@ def configured(task: str) -> dict:
     """What ``task``'s config itself sets: lr, warm-up end, budget (epochs or iterations), lr steps, BN mode."""
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, TASKS[task][0]))
-    warmup, main = cfg.param_scheduler[0], cfg.param_scheduler[1]
+    schedulers = cfg.param_scheduler if isinstance(cfg.param_scheduler, list) else [cfg.param_scheduler]
+    warmup, main = schedulers[0] if len(schedulers) > 1 else None, schedulers[-1]
     by_epoch = cfg.train_cfg.get('type', 'EpochBasedTrainLoop') != 'IterBasedTrainLoop'
     return dict(
         lr=cfg.optim_wrapper.optimizer.lr,
-        warmup_end=warmup.end,
+        warmup_end=warmup.end if warmup else 0,
         length=cfg.train_cfg.max_epochs if by_epoch else cfg.train_cfg.max_iters,
         by_epoch=by_epoch,
         milestones=list(main.get('milestones', [])),
@@ -118,7 +119,7 @@ def base_schedule(task: str, mode: dict) -> dict:
     budget with the warm-up and lr steps kept inside it."""
     base = dict(configured(task))
     if mode.get('shorten_finetunes'):
-        length = mode['seg_iters'] if task == 'voc_seg' else mode['det_epochs']
+        length = dict(voc_seg=mode['seg_iters'], probe=mode['probe_epochs']).get(task, mode['det_epochs'])
         base.update(
             length=length,
             warmup_end=min(base['warmup_end'], mode['seg_warmup'] if task == 'voc_seg' else base['warmup_end']),
@@ -241,8 +242,9 @@ def finetune_job(task: str,
         work_dir=work)
 
 
-# Minutes of one fine-tune at the configured budget on one core (measured, for the ETA).
-FINETUNE_COST = {'voc_det': 0.65, 'voc_seg': 1.1, 'probe': 0.5}
+# Minutes of one fine-tune at the configured budget, two at a time on 2 cores (measured 2026-12-07 with the
+# calibrated configs; for the ETA).
+FINETUNE_COST = {'voc_det': 1.6, 'voc_seg': 3.4, 'probe': 0.5}
 
 
 def seeds_of_draws(world_draws: int, seeds: int) -> 'OrderedDict[int, List[int]]':
@@ -455,8 +457,8 @@ def markdown(per_seed,
     pretrain_columns = OrderedDict(PRETRAIN_METRICS)
     downstream = OrderedDict((t, TASKS[t][4]) for t in tasks)
     draw_text = '; '.join(f'draw {d}: {", ".join(map(str, s))}' for d, s in draws.items())
-    budgets = f'detection {mode["det_epochs"]} epochs, segmentation {mode["seg_iters"]} iterations, probe ' \
-              f'{mode["probe_epochs"]} epochs'
+    det, seg, probe = (base_schedule(t, mode)['length'] for t in ('voc_det', 'voc_seg', 'probe'))
+    budgets = f'detection {det} epochs, segmentation {seg} iterations, probe {probe} epochs'
     lines = [
         f'# MCL transfer study: results ({mode_name} mode)', '',
         f'Written by `python tools/study.py --transfer` on {time.strftime("%Y-%m-%d")}: world draws and their '

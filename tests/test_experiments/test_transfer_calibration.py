@@ -82,11 +82,14 @@ def test_choice_rules():
     # The best score wins outright when nothing is within 0.5 point of it.
     scores = {r(lr_mult=1.0): 40.0, r(lr_mult=0.1): 45.0, r(lr_mult=0.01): 44.0}
     assert tc.choose(scores, 'voc_seg') == r(lr_mult=0.1)
-    # Within 0.5: the larger backbone lr, then the configured BN mode (FCN: trained; Faster R-CNN: norm_eval).
-    scores = {r(lr_mult=0.1, bn='frozen'): 45.0, r(bn='frozen'): 44.6, r(bn='trained'): 44.6}
-    assert tc.choose(scores, 'voc_seg') == r(bn='trained')
-    scores = {r(bn='trained'): 30.0, r(bn='norm_eval'): 29.8, r(bn='frozen'): 30.1}
-    assert tc.choose(scores, 'voc_det') == r(bn='norm_eval')
+    # Within 0.5: the larger backbone lr, then the BN mode the config sets.
+    for task in tc.CALIBRATED_TASKS:
+        configured = tc.configured(task)['bn']
+        other, third = [b for b in tc.BN_OPTIONS if b != configured]
+        scores = {r(lr_mult=0.1, bn=other): 45.0, r(bn=other): 44.6, r(bn=configured): 44.6}
+        assert tc.choose(scores, task) == r(bn=configured)
+        scores = {r(bn=other): 30.0, r(bn=configured): 29.8, r(bn=third): 30.1}
+        assert tc.choose(scores, task) == r(bn=configured)
     # Stage 2: the configured warm-up and head lr among equals, otherwise the better one.
     scores = {r(warmup=2, head_lr=2.0): 50.3, r(): 50.0, r(head_lr=0.5): 49.0}
     assert tc.choose(scores, 'voc_seg') == r()
@@ -122,9 +125,10 @@ def test_full_measurements_run_the_configs_as_they_are(tmp_path):
         f'train_cfg.max_iters={3 * seg["length"]}', f'param_scheduler.1.end={3 * seg["length"]}',
         f'param_scheduler.0.end={seg["warmup_end"]}'
     } <= set(scheduled['finetune/voc_seg_x3/random/s0/r0'])
-    assert tc.configured('voc_det')['length'] == ts.MODES['full']['det_epochs']
-    assert tc.configured('voc_seg')['length'] == ts.MODES['full']['seg_iters']
-    assert tc.configured('voc_seg')['warmup_end'] == ts.MODES['full']['seg_warmup']
+    # ... and the full modes carry no fine-tune budget that could disagree with them.
+    from mcl_mm.experiments import demo
+    for mode in (ts.MODES['full'], demo.MODES['full']):
+        assert not {'det_epochs', 'seg_iters', 'seg_warmup', 'probe_epochs', 'shorten_finetunes'} & set(mode)
 
 
 @pytest.mark.slow
@@ -176,3 +180,24 @@ def test_bad_calibration_options_end_in_one_line():
     assert code == 2 and '--seeds: not options of --calibrate' in out
     code, out = run_tool('study.py', '--transfer', '--calibrate', '--tasks', 'probe', expect_ok=False)
     assert code != 0 and 'the calibration calibrates' in out and 'Traceback' not in out
+
+
+def test_the_shipped_demo_recipes_are_the_calibrated_ones():
+    """configs/demo's Faster R-CNN and FCN hold, at every key the calibration set, the value of the recipe the
+    calibration record chose (docs/study/transfer/calibration/chosen.json): the record and the configs cannot drift
+    apart."""
+    from mmengine.config import Config
+
+    from mcl_mm.utils.arguments import parse_option_value
+    chosen = json.load(open(osp.join(ts.ROOT, 'docs', 'study', 'transfer', 'calibration', 'chosen.json')))
+    assert set(chosen) == set(tc.CALIBRATED_TASKS)
+    for task, record in chosen.items():
+        cfg = Config.fromfile(osp.join(ts.ROOT, ts.TASKS[task][0]))
+        assert len(record['options']) >= 8, record
+        for option in record['options']:
+            key, text = option.split('=', 1)
+            node = cfg
+            for part in key.split('.'):
+                node = node[int(part)] if isinstance(node, list) else node[part]
+            assert node == parse_option_value(text), f'{ts.TASKS[task][0]}: {key} = {node}, calibrated {text}'
+        assert {'recipe', 'score', 'frozen', 'converged'} <= set(record)
