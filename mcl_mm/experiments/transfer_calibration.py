@@ -136,6 +136,12 @@ def choose_budget(scores: Dict[int, float]) -> Tuple[int, bool]:
     return budgets[-1], False
 
 
+def init_seeds(init: str, seeds: Sequence[int]) -> Sequence[int]:
+    """The seeds ``init`` is fine-tuned with: every calibration seed for the members, the first for random init
+    (reported beside them, never used to choose)."""
+    return seeds if init != 'random' else seeds[:1]
+
+
 def run_dir(out: str, task: str, recipe: Recipe, init: str, seed: int) -> str:
     """The work dir of one calibration fine-tune."""
     return osp.join(out, 'runs', task, recipe.key, init, f's{seed}')
@@ -148,7 +154,7 @@ def stage_jobs(out: str, data_root: str, mode: dict, task: str, recipes: Sequenc
     jobs = []
     for recipe in recipes:
         for init in inits:
-            for seed in (seeds if init != 'random' else seeds[:1]):
+            for seed in init_seeds(init, seeds):
                 work = run_dir(out, task, recipe, init, seed)
                 if finished(work, [metric]):
                     continue
@@ -196,7 +202,7 @@ class Calibration:
         scores = OrderedDict()
         for recipe in recipes:
             for init in inits:
-                for seed in (self.grid['seeds'] if init != 'random' else self.grid['seeds'][:1]):
+                for seed in init_seeds(init, self.grid['seeds']):
                     self.rows.append((task, stage, recipe, init, seed, score_of(self.out, task, recipe, init, seed)))
             scores[recipe] = statistics.mean(v for t, s, r, i, _, v in self.rows
                                              if (t, s, r, i) == (task, stage, recipe, 'independent'))

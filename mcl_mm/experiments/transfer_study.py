@@ -120,10 +120,9 @@ def base_schedule(task: str, mode: dict) -> dict:
     base = dict(configured(task))
     if mode.get('shorten_finetunes'):
         length = dict(voc_seg=mode['seg_iters'], probe=mode['probe_epochs']).get(task, mode['det_epochs'])
-        base.update(
-            length=length,
-            warmup_end=min(base['warmup_end'], mode['seg_warmup'] if task == 'voc_seg' else base['warmup_end']),
-            milestones=[min(m, length) for m in base['milestones']])
+        base.update(length=length, milestones=[min(m, length) for m in base['milestones']])
+        if task == 'voc_seg':  # an iteration-based warm-up must end inside the shortened run
+            base['warmup_end'] = min(base['warmup_end'], mode['seg_warmup'])
     return base
 
 
